@@ -1,0 +1,217 @@
+"""Every crashsvc setting, declared once: name, default, parser and a one-line doc.
+
+Environment variables override defaults with the ``CRASHSVC_`` prefix (``CRASHSVC_DATA_DIR``).
+``load_settings`` validates all of them at start-up and fails with a message naming the option,
+so a typo in production is caught before the first request rather than at the first crash.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PREFIX = "CRASHSVC_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the option."""
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+def parse_positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"expected a positive integer, got {raw!r}")
+    return value
+
+
+def parse_non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"expected zero or a positive integer, got {raw!r}")
+    return value
+
+
+def parse_duration_seconds(raw: str) -> int:
+    """Parse ``90``, ``90s``, ``15m``, ``24h``, ``30d`` or ``2w`` into seconds."""
+    text = raw.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    if text and text[-1] in units:
+        number, unit = text[:-1], units[text[-1]]
+    else:
+        number, unit = text, 1
+    value = int(number)
+    if value <= 0:
+        raise ValueError(f"expected a positive duration, got {raw!r}")
+    return value * unit
+
+
+def parse_optional_str(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def parse_path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def parse_optional_path(raw: str) -> Path | None:
+    return Path(raw).expanduser() if raw.strip() else None
+
+
+def parse_str(raw: str) -> str:
+    return raw
+
+
+def parse_log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    parse: Callable[[str], Any]
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # Where state lives.
+    Setting("DATA_DIR", "./var", parse_path,
+            "Directory for all local state: SQLite database, Valkey data, symbols, spool, secrets."),
+    Setting("DATABASE_URL", "", parse_optional_str,
+            "SQLAlchemy URL; empty means SQLite (WAL) at DATA_DIR/crashsvc.sqlite3."),
+    Setting("REDIS_URL", "", parse_optional_str,
+            "Redis/Valkey URL; empty means the embedded Valkey that `crashsvc serve` starts."),
+    Setting("SYMBOLS_DIR", "", parse_optional_path,
+            "Content-addressed symbol store; empty means DATA_DIR/symbols."),
+    Setting("SPOOL_DIR", "", parse_optional_path,
+            "Encrypted on-disk spool used while Redis is unreachable; empty means DATA_DIR/spool."),
+    Setting("SPOOL_MAX_BYTES", "268435456", parse_positive_int,
+            "Cap on the spool's total size; past it ingestion answers 503 with Retry-After."),
+    # Secrets (generated into DATA_DIR/secrets.json on first run when not given).
+    Setting("SECRET_KEY", "", parse_optional_str,
+            "Flask session signing key; generated into DATA_DIR on first run when empty."),
+    Setting("SERVER_KEY", "", parse_optional_str,
+            "Base64 32-byte key that encrypts raw payloads in the queue and spool; generated when empty."),
+    # Ingestion limits.
+    Setting("MAX_BODY_BYTES", str(1024 * 1024), parse_positive_int,
+            "Largest request body accepted on the wire (compressed), in bytes."),
+    Setting("MAX_REPORT_BYTES", str(10 * 1024 * 1024), parse_positive_int,
+            "Largest report accepted after decompression, in bytes; enforced while decompressing."),
+    Setting("MAX_JSON_DEPTH", "64", parse_positive_int,
+            "Deepest JSON nesting accepted in a report; deeper bodies are refused as invalid."),
+    Setting("RATE_LIMIT_PER_MINUTE", "600", parse_non_negative_int,
+            "Reports one app may send per minute before 429 rate_limited; 0 disables the limit."),
+    Setting("IDEMPOTENCY_TTL", "7d", parse_duration_seconds,
+            "How long a client report_id is remembered to answer duplicates with 200 and the same id."),
+    # Queue and processing.
+    Setting("QUEUE_NAME", "crashsvc-reports", parse_str, "RQ queue that carries report ids."),
+    Setting("RAW_TTL", "24h", parse_duration_seconds,
+            "Lifetime of an encrypted raw payload in Redis; a report not processed by then is dropped."),
+    Setting("JOB_TIMEOUT", "5m", parse_duration_seconds, "Longest one processing job may run."),
+    Setting("JOB_RETRIES", "5", parse_non_negative_int,
+            "Retries (with backoff) for a report whose processing failed transiently."),
+    Setting("WORKER_BATCH_SIZE", "50", parse_positive_int,
+            "Reports a worker takes per batch when the queue is busy."),
+    # Privacy.
+    Setting("HASH_KEY_DAYS", "30", parse_positive_int,
+            "Rotation period of the keyed-hash key for install ids; expired keys are destroyed."),
+    Setting("DEFAULT_RETENTION_DAYS", "90", parse_positive_int,
+            "Retention of stored reports for apps that do not set their own."),
+    # Web.
+    Setting("PORT", "8000", parse_positive_int, "Port `crashsvc serve` binds the web server to."),
+    Setting("HOST", "127.0.0.1", parse_str, "Address `crashsvc serve` binds the web server to."),
+    Setting("PUBLIC_URL", "", parse_optional_str,
+            "Base URL SDKs reach the service at (used in DSNs); empty means http://HOST:PORT."),
+    Setting("WEB_WORKERS", "2", parse_positive_int, "Gunicorn worker processes."),
+    Setting("WORKERS", "1", parse_positive_int, "Report-processing worker processes `crashsvc serve` starts."),
+    Setting("SECURE_COOKIES", "false", parse_bool,
+            "Mark session cookies Secure; turn on when served behind TLS."),
+    Setting("LOG_LEVEL", "INFO", parse_log_level, "Log level of the JSON logs."),
+)
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class Settings:
+    """Validated settings; attribute access by lower-case name (``settings.data_dir``)."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name.upper()]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def replace(self, **changes: Any) -> Settings:
+        values = dict(self._values)
+        for key, value in changes.items():
+            values[key.upper()] = value
+        return Settings(values)
+
+    # Derived locations, so every caller agrees on them.
+    @property
+    def database_url_resolved(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'crashsvc.sqlite3').resolve()}"
+
+    @property
+    def symbols_path(self) -> Path:
+        return self.symbols_dir or self.data_dir / "symbols"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.data_dir / "spool"
+
+    @property
+    def public_url(self) -> str:
+        return (self._values["PUBLIC_URL"] or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read defaults, then ``CRASHSVC_*`` environment variables, then ``overrides``; validate all."""
+    environ = os.environ if environ is None else environ
+    overrides = {key.upper(): value for key, value in (overrides or {}).items()}
+    unknown = sorted(set(overrides) - set(SETTINGS_BY_NAME))
+    if unknown:
+        raise SettingsError(f"unknown setting {PREFIX}{unknown[0]}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides and not isinstance(overrides[setting.name], str):
+            values[setting.name] = overrides[setting.name]
+            continue
+        raw = overrides.get(setting.name, environ.get(PREFIX + setting.name, setting.default))
+        try:
+            values[setting.name] = setting.parse(raw)
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(f"{PREFIX}{setting.name}: {exc}") from None
+    if values["MAX_REPORT_BYTES"] < values["MAX_BODY_BYTES"]:
+        raise SettingsError(f"{PREFIX}MAX_REPORT_BYTES must be at least {PREFIX}MAX_BODY_BYTES")
+    return Settings(values)
+
+
+def describe_settings() -> str:
+    """A plain-text table of every option, its default and its doc (for `crashsvc config`)."""
+    lines = []
+    for setting in SETTINGS:
+        lines.append(f"{PREFIX}{setting.name} (default: {setting.default!r})\n    {setting.doc}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""RQ jobs and the processing pipeline: anonymize, symbolicate, group, store."""
