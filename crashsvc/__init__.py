@@ -1,0 +1,1 @@
+"""crashsvc: an opt-in, anonymized crash-report server. ``create_app`` lives in ``crashsvc.app``."""

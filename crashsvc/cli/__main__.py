@@ -1,0 +1,3 @@
+from crashsvc.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The edge: reading, checking and queueing crash reports (native JSON API and Sentry envelopes)."""

@@ -1,0 +1,63 @@
+"""Strict JSON: no NaN/Infinity, no duplicate keys, bounded depth, UTF-8 only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crashsvc.errors import InvalidJson
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        # Two parsers could read a duplicate key differently; refuse the ambiguity.
+        raise ValueError("duplicate key")
+    return result
+
+
+def loads_strict(data: bytes | str, max_depth: int) -> Any:
+    """Parse JSON or raise ``InvalidJson``; never lets a parser error become a 500."""
+    try:
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        value = json.loads(data, parse_constant=_reject_constant, object_pairs_hook=_unique_object)
+    except RecursionError:
+        raise InvalidJson("The JSON is nested too deeply.") from None
+    except (ValueError, TypeError) as exc:
+        raise InvalidJson(_describe(exc)) from None
+    if json_depth_exceeds(value, max_depth):
+        raise InvalidJson(f"The JSON is nested deeper than {max_depth} levels.")
+    return value
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "The body is not valid UTF-8."
+    if isinstance(exc, json.JSONDecodeError):
+        return f"The body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})."
+    if "duplicate key" in str(exc):
+        return "The JSON has a duplicate key."
+    if "is not valid JSON" in str(exc):
+        return "NaN and Infinity are not valid JSON."
+    return "The body is not valid JSON."
+
+
+def json_depth_exceeds(value: Any, max_depth: int) -> bool:
+    """True when containers nest deeper than ``max_depth`` (iterative: no recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            if depth > max_depth:
+                return True
+            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
+        elif isinstance(node, list):
+            if depth > max_depth:
+                return True
+            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+    return False

@@ -1,0 +1,55 @@
+"""``POST /api/v1/reports``: the documented JSON ingestion API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import ValidationError
+
+from crashsvc.auth import IngestApp
+from crashsvc.errors import ApiError, InvalidReport, OptInRequired, Unauthorized, UnsupportedMediaType
+from crashsvc.ingest.body import read_body
+from crashsvc.ingest.intake import accept_report, count_rejection
+from crashsvc.ingest.jsonparse import loads_strict
+from crashsvc.ingest.schema import ReportSchema, flatten_errors
+
+bp = Blueprint("ingest_native", __name__)
+
+JSON_TYPES = {"application/json", "text/plain", "application/octet-stream", ""}
+
+
+def authenticate_ingest(key: str | None) -> IngestApp:
+    services = current_app.extensions["crashsvc"]
+    if not key:
+        raise Unauthorized("Send the app's ingest key in X-Crashsvc-Key.")
+    app = services.ingest_keys.lookup(services.db.sessions, key)
+    if app is None:
+        raise Unauthorized("Unknown ingest key.")
+    return app
+
+
+@bp.post("/api/v1/reports")
+def post_report() -> tuple[Response, int]:
+    try:
+        return _post_report()
+    except ApiError as error:
+        count_rejection(error.code)
+        raise
+
+
+def _post_report() -> tuple[Response, int]:
+    settings = current_app.extensions["crashsvc"].settings
+    app = authenticate_ingest(request.headers.get("X-Crashsvc-Key") or request.args.get("key"))
+    if request.mimetype not in JSON_TYPES:
+        raise UnsupportedMediaType("Send the report as application/json.")
+    body = read_body(request, settings.max_body_bytes, settings.max_report_bytes)
+    data = loads_strict(body, settings.max_json_depth)
+    # Consent first: without it nothing else about the body is looked at, kept or logged.
+    if not isinstance(data, dict) or data.get("opt_in") is not True:
+        raise OptInRequired()
+    try:
+        report = ReportSchema().load(data)
+    except ValidationError as error:
+        raise InvalidReport(fields=flatten_errors(error.messages)) from None
+    accepted = accept_report(app, report)
+    status = 200 if accepted.duplicate else 202
+    return jsonify({"id": accepted.report_id, "delete_token": accepted.delete_token}), status

@@ -1,0 +1,9 @@
+"""SQLAlchemy models, one module per domain; importing this package registers all tables."""
+
+from crashsvc.models.apps import App, Membership
+from crashsvc.models.base import Base
+from crashsvc.models.groups import Group
+from crashsvc.models.reports import Report
+from crashsvc.models.users import ApiToken, User
+
+__all__ = ["ApiToken", "App", "Base", "Group", "Membership", "Report", "User"]

@@ -1,0 +1,49 @@
+"""Everything a process needs at run time, built once from settings: the web app and the worker share it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+
+from config.settings import Settings
+from crashsvc.auth import IngestKeyCache
+from crashsvc.db import Database
+from crashsvc.keys import PayloadSealer, derive_key, load_or_create_secrets
+from crashsvc.queue import ReportQueue
+
+
+class Services:
+    """Settings, secrets, database, Redis and the report queue; nothing connects until used."""
+
+    def __init__(self, settings: Settings):
+        if not settings.redis_url:
+            raise ValueError("CRASHSVC_REDIS_URL is not set (`crashsvc serve` starts an embedded Valkey and "
+                             "sets it for its children)")
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets = load_or_create_secrets(settings.data_dir, settings.secret_key, settings.server_key)
+        self.sealer = PayloadSealer(derive_key(self.secrets.server_key, "raw-payload"))
+        self.delete_key = derive_key(self.secrets.server_key, "delete-token")
+        self.db = Database(settings.database_url_resolved)
+        self.redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                                    health_check_interval=30)
+        self.queue = ReportQueue(self.redis, self.sealer, settings.queue_name, settings.raw_ttl,
+                                 settings.idempotency_ttl, settings.job_timeout, settings.job_retries)
+        self.ingest_keys = IngestKeyCache()
+        self.spool: Any = None  # set by crashsvc.spool when the durable spool is enabled
+        self._gauges: list[Callable[[], dict[str, tuple[float, str]]]] = []
+
+    def add_gauges(self, source: Callable[[], dict[str, tuple[float, str]]]) -> None:
+        self._gauges.append(source)
+
+    def extra_gauges(self) -> dict[str, tuple[float, str]]:
+        gauges: dict[str, tuple[float, str]] = {}
+        for source in self._gauges:
+            gauges.update(source())
+        return gauges
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.redis.close()

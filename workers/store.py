@@ -1,0 +1,105 @@
+"""The last stage: write the anonymized report and count it in its group, in one transaction.
+
+Exactly-once counting rests on the report's primary key: the insert and the counter update
+commit together, so a report processed twice (a retried job, a resend) fails the insert and
+its second count rolls back with it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crashsvc.models import Group, Report
+from workers.context import ProcessingContext
+
+GROUP_HOOKS: list[Any] = []  # callables (session, group, report, ctx) run in the same transaction
+
+
+def _occurred_at(report: dict[str, Any]) -> datetime | None:
+    value = report.get("timestamp")
+    try:
+        if isinstance(value, int | float):
+            moment = datetime.fromtimestamp(value, UTC)
+        elif isinstance(value, str):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return str(value)[:limit] if value not in (None, "") else None
+
+
+def find_or_create_group(session: Session, ctx: ProcessingContext, exception_type: str | None) -> Group:
+    """The group for the context's signature, created if new (safe against a concurrent create)."""
+    algorithm = ctx.signature_algorithm or "sig:0"
+    signature_hash = getattr(ctx, "signature_hash", None) or ctx.signature or ""
+    query = select(Group).where(Group.app_id == ctx.app_id, Group.algorithm == algorithm,
+                                Group.signature_hash == signature_hash)
+    group = session.scalars(query).first()
+    if group is not None:
+        return group
+    try:
+        with session.begin_nested():
+            group = Group(app_id=ctx.app_id, algorithm=algorithm, signature_hash=signature_hash,
+                          signature=ctx.signature or "", exception_type=exception_type, count=0,
+                          first_seen=ctx.received_at, last_seen=ctx.received_at)
+            session.add(group)
+    except IntegrityError:
+        group = session.scalars(query).one()  # another worker created it first
+    return group
+
+
+def store_report(ctx: ProcessingContext) -> None:
+    services = ctx.services
+    data = ctx.report
+    app = data.get("app") or {}
+    os_info = data.get("os") or {}
+    device = data.get("device") or {}
+    exception = data.get("exception") or {}
+    with services.db.sessions() as session:
+        try:
+            with session.begin():
+                exception_type = _text(exception.get("type"), 500)
+                group = find_or_create_group(session, ctx, exception_type)
+                report = Report(
+                    id=ctx.report_id, app_id=ctx.app_id, group_id=group.id, received_at=ctx.received_at,
+                    occurred_at=_occurred_at(data), platform=data.get("platform") or "other",
+                    app_version=_text(app.get("version"), 100), app_build=_text(app.get("build"), 100),
+                    os_name=_text(os_info.get("name"), 100), os_version=_text(os_info.get("version"), 100),
+                    device_model=_text(device.get("model"), 200), exception_type=exception_type,
+                    exception_value=_text(exception.get("value"), 10000), install_hash=ctx.install_hash,
+                    signature=ctx.signature, signature_hash=getattr(ctx, "signature_hash", None),
+                    signature_algorithm=ctx.signature_algorithm, scrub_version=ctx.scrub_version,
+                    symbolicated=not ctx.missing_symbols, data=data,
+                    notes=[note.as_dict() for note in ctx.notes], missing_symbols=ctx.missing_symbols,
+                    signature_explanation=ctx.signature_explanation, consent=data.get("consent"),
+                )
+                session.add(report)
+                session.flush()  # the primary key decides "already stored" before any count moves
+                session.execute(
+                    update(Group).where(Group.id == group.id)
+                    .values(count=Group.count + 1, last_seen=_later(Group.last_seen, ctx.received_at))
+                )
+                for hook in GROUP_HOOKS:
+                    hook(session, group, report, ctx)
+        except IntegrityError:
+            if session.get(Report, ctx.report_id) is None:
+                raise
+            return  # stored by an earlier attempt: nothing to count again
+    ctx.group_id = group.id
+
+
+def _later(column: Any, moment: datetime) -> Any:
+    from sqlalchemy import case
+
+    return case((column < moment, moment), else_=column)
