@@ -50,6 +50,8 @@ class ProcessingContext:
     signature_explanation: list[dict[str, Any]] = field(default_factory=list)
     # Filled by storing.
     group_id: int | None = None
+    # Filled by grouping: the group key (hex digest) behind the human-readable ``signature``.
+    signature_hash: str | None = None
 
     def note(self, stage: str, rule: str, path: str = "", count: int = 1, detail: str = "") -> None:
         self.notes.append(Note(stage, rule, path, count, detail))
