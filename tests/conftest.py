@@ -161,3 +161,29 @@ def factory(app) -> Factory:
 @pytest.fixture
 def edge_factory(edge_app) -> Factory:
     return Factory(edge_app)
+
+
+class LiveServer:
+    """The app served over real HTTP (werkzeug, threaded) on a free loopback port."""
+
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        import threading
+
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(edge_app):
+    server = LiveServer(edge_app)
+    yield server
+    server.stop()

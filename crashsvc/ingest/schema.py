@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 PLATFORMS = ("cocoa", "android", "native", "javascript", "dart", "other")
 MAX_ADDRESS = 2**64 - 1
@@ -79,8 +79,15 @@ class Strict(Schema):
     class Meta:
         unknown = EXCLUDE
 
+    @pre_load
+    def drop_nulls(self, data: Any, **kwargs) -> Any:
+        # SDKs send ``null`` for "not known" (Sentry does for context_line, module, ...): same as absent.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
-class Free(Schema):
+
+class Free(Strict):
     class Meta:
         unknown = INCLUDE
 

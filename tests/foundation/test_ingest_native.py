@@ -1,0 +1,249 @@
+"""The native ingestion contract: opt-in, auth, limits, encodings, and a JSON error for every bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+
+import brotli
+import pytest
+import zstandard
+from redis import Redis
+
+URL = "/api/v1/reports"
+
+
+@pytest.fixture
+def key(edge_factory):
+    return edge_factory.app_row().ingest_key
+
+
+def post(client, body, key, headers=None, **kwargs):
+    all_headers = {"X-Crashsvc-Key": key, "Content-Type": "application/json", **(headers or {})}
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(URL, data=data, headers=all_headers, **kwargs)
+
+
+def redis_keys(edge_factory) -> list[bytes]:
+    return [k for k in Redis.from_url(edge_factory.services.settings.redis_url).keys("*")
+            if not k.startswith(b"crashsvc:metrics")]
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.data[:300]
+    assert response.is_json
+    assert response.get_json()["error"]["code"] == code
+    assert response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("opt_in", [None, False, "true", 1, "yes", [True], {"value": True}])
+def test_report_without_explicit_opt_in_is_refused_and_nothing_is_kept(edge_client, edge_factory, key, opt_in):
+    report = edge_factory.report()
+    if opt_in is None:
+        report.pop("opt_in")
+    else:
+        report["opt_in"] = opt_in
+    assert_error(post(edge_client, report, key), 403, "opt_in_required")
+    assert redis_keys(edge_factory) == [], "a refused report must not reach Redis"
+    assert edge_factory.services.queue.depth() == 0
+
+
+def test_opt_in_refusal_comes_before_schema_errors(edge_client, key):
+    assert_error(post(edge_client, {"threads": "not a list"}, key), 403, "opt_in_required")
+
+
+def test_refused_report_values_never_reach_the_logs(edge_client, edge_factory, key, caplog):
+    report = edge_factory.report(opt_in=False)
+    report["exception"]["value"] = "secret-marker-4f1c"
+    with caplog.at_level("DEBUG"):
+        post(edge_client, report, key)
+    assert "secret-marker-4f1c" not in caplog.text
+
+
+@pytest.mark.parametrize("headers,query", [({}, ""), ({"X-Crashsvc-Key": "nope"}, ""), ({}, "?key=wrong")])
+def test_missing_or_wrong_key_is_unauthorized(edge_client, edge_factory, headers, query):
+    response = edge_client.post(URL + query, json=edge_factory.report(), headers=headers)
+    assert_error(response, 401, "unauthorized")
+
+
+def test_key_in_query_string_is_accepted(edge_client, edge_factory, key):
+    assert edge_client.post(f"{URL}?key={key}", json=edge_factory.report()).status_code == 202
+
+
+@pytest.mark.parametrize("body", [b"{", b"", b"[1,2", b"\xff\xfe{}", b'{"opt_in": true, "a": NaN}',
+                                  b'{"opt_in": true, "x": Infinity}', b'{"opt_in": true, "opt_in": true}',
+                                  b'{"opt_in": true, "n": 1' + b"9" * 5000 + b"}"])
+def test_malformed_json_is_invalid_json(edge_client, key, body):
+    assert_error(post(edge_client, body, key), 400, "invalid_json")
+
+
+def test_deep_nesting_is_invalid_json(edge_client, key):
+    body = b'{"opt_in": true, "context": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    assert_error(post(edge_client, body, key), 400, "invalid_json")
+
+
+def test_moderate_nesting_beyond_the_limit_is_invalid_json(edge_client, key):
+    body = b'{"opt_in": true, "context": {"a": ' + b"[" * 100 + b"]" * 100 + b"}}"
+    assert_error(post(edge_client, body, key), 400, "invalid_json")
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"platform": "symbian"}, "platform"),
+    ({"threads": "many"}, "threads"),
+    ({"timestamp": "yesterday"}, "timestamp"),
+    ({"report_id": "not-a-uuid"}, "report_id"),
+    ({"images": [{"image_addr": "0xZZ"}]}, "images.0.image_addr"),
+    ({"images": [{"image_size": -1}]}, "images.0.image_size"),
+    ({"threads": [{"frames": [{"lineno": "12"}]}]}, "threads.0.frames.0.lineno"),
+    ({"threads": [{"frames": [{"instruction_addr": 2**70}]}]}, "threads.0.frames.0.instruction_addr"),
+    ({"tags": {"a": {"nested": 1}}}, "tags.a.value"),
+])
+def test_wrong_types_are_invalid_report_with_field_messages(edge_client, edge_factory, key, change, field):
+    report = edge_factory.report(**change)
+    response = post(edge_client, report, key)
+    assert_error(response, 400, "invalid_report")
+    assert field in response.get_json()["error"]["fields"]
+
+
+def test_report_without_crash_content_is_invalid(edge_client, key):
+    assert_error(post(edge_client, {"opt_in": True, "platform": "cocoa"}, key), 400, "invalid_report")
+
+
+def test_non_object_body_is_refused_for_missing_opt_in(edge_client, key):
+    assert_error(post(edge_client, [1, 2, 3], key), 403, "opt_in_required")
+
+
+@pytest.mark.parametrize("encoding,compress", [
+    ("gzip", gzip.compress),
+    ("deflate", zlib.compress),
+    ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some clients send it
+    ("br", brotli.compress),
+    ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+])
+def test_compressed_bodies_are_accepted(edge_client, edge_factory, key, encoding, compress):
+    body = compress(json.dumps(edge_factory.report()).encode())
+    response = post(edge_client, body, key, headers={"Content-Encoding": encoding})
+    assert response.status_code == 202, response.data
+
+
+def test_concatenated_gzip_members_are_read_whole(edge_client, edge_factory, key):
+    text = json.dumps(edge_factory.report()).encode()
+    body = gzip.compress(text[:100]) + gzip.compress(text[100:])
+    assert post(edge_client, body, key, headers={"Content-Encoding": "gzip"}).status_code == 202
+
+
+@pytest.mark.parametrize("encoding,body", [
+    ("gzip", gzip.compress(b'{"opt_in": true}')[:-12]),
+    ("gzip", b"not gzip at all"),
+    ("br", b"\x00\x01garbage"),
+    ("zstd", b"\x28\xb5\x2f\xfd garbage"),
+])
+def test_broken_compression_is_invalid_encoding(edge_client, key, encoding, body):
+    assert_error(post(edge_client, body, key, headers={"Content-Encoding": encoding}), 400, "invalid_encoding")
+
+
+def test_unknown_encoding_is_unsupported(edge_client, key):
+    assert_error(post(edge_client, b"{}", key, headers={"Content-Encoding": "lzma"}), 415, "unsupported_media_type")
+
+
+def test_non_json_content_type_is_unsupported(edge_client, key):
+    assert_error(post(edge_client, b"<xml/>", key, headers={"Content-Type": "application/xml"}), 415,
+                 "unsupported_media_type")
+
+
+def test_body_over_the_wire_limit_is_too_large(make_app):
+    app = make_app(max_body_bytes="2000")
+    from tests.factories import Factory
+
+    factory = Factory(app)
+    key = factory.app_row().ingest_key
+    response = post(app.test_client(), factory.report(), key)
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_compression_bomb_is_cut_off_while_decompressing(edge_client, key):
+    bomb = gzip.compress(b"\x00" * (64 * 1024 * 1024), compresslevel=9)  # 64 MiB of zeros, ~64 KiB gzipped
+    assert len(bomb) < 1024 * 1024
+    response = post(edge_client, bomb, key, headers={"Content-Encoding": "gzip"})
+    assert_error(response, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize("encoding,compress", [("br", brotli.compress),
+                                               ("zstd", lambda d: zstandard.ZstdCompressor().compress(d)),
+                                               ("deflate", zlib.compress)])
+def test_bombs_in_every_encoding_are_cut_off(edge_client, key, encoding, compress):
+    bomb = compress(b"A" * (32 * 1024 * 1024))
+    assert_error(post(edge_client, bomb, key, headers={"Content-Encoding": encoding}), 413, "payload_too_large")
+
+
+def test_chunked_transfer_is_accepted(live_server, edge_factory):
+    import http.client
+
+    key = edge_factory.app_row().ingest_key
+    body = json.dumps(edge_factory.report()).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+    connection.putrequest("POST", URL)
+    connection.putheader("X-Crashsvc-Key", key)
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.endheaders()
+    for start in range(0, len(body), 1000):
+        chunk = body[start:start + 1000]
+        connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+    connection.send(b"0\r\n\r\n")
+    response = connection.getresponse()
+    assert response.status == 202, response.read()
+
+
+def test_rate_limit_answers_429_with_retry_after(make_app):
+    from tests.factories import Factory
+
+    app = make_app(rate_limit_per_minute="2")
+    factory = Factory(app)
+    key = factory.app_row().ingest_key
+    client = app.test_client()
+    statuses = [post(client, factory.report(report_id=None), key).status_code for _ in range(3)]
+    assert statuses[:2] == [202, 202]
+    response = post(client, factory.report(report_id=None), key)
+    assert_error(response, 429, "rate_limited")
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_consent_object_is_kept_with_the_report(client, factory):
+    app_row = factory.app_row()
+    report = factory.report()
+    assert post(client, report, app_row.ingest_key).status_code == 202
+    factory.process_queue()
+    from sqlalchemy import select
+
+    from crashsvc.models import Report
+
+    with factory.services.db.sessions() as session:
+        stored = session.scalars(select(Report)).one()
+    assert stored.consent == report["consent"]
+
+
+def test_transport_identifiers_are_not_queued(edge_client, edge_factory, key):
+    """Client IP, User-Agent and cookies never travel into the queue (checked in the sealed payload)."""
+    response = post(edge_client, edge_factory.report(), key,
+                    headers={"User-Agent": "MyApp/2.4.1 ua-marker-77", "Cookie": "sid=cookie-marker-88",
+                             "X-Forwarded-For": "198.51.100.23"}, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    report_id = response.get_json()["id"]
+    raw = edge_factory.services.queue.load_raw(report_id)
+    text = json.dumps(raw.report) + str(raw)
+    for marker in ("ua-marker-77", "cookie-marker-88", "198.51.100.23", "192.0.2.99"):
+        assert marker not in text
+
+
+def test_queued_payload_is_encrypted_at_rest(edge_client, edge_factory, key):
+    report = edge_factory.report()
+    report["exception"]["value"] = "plaintext-marker-123"
+    report_id = post(edge_client, report, key).get_json()["id"]
+    redis = Redis.from_url(edge_factory.services.settings.redis_url)
+    stored = b"".join(redis.get(k) or b"" for k in redis.keys("crashsvc:raw:*"))
+    assert report_id and stored
+    assert b"plaintext-marker-123" not in stored
+    job_hash = b"".join(str(v).encode() for v in redis.hgetall(f"rq:job:{report_id}").values())
+    assert b"plaintext-marker-123" not in job_hash
+    assert edge_factory.services.queue.load_raw(report_id).report["exception"]["value"] == "plaintext-marker-123"
