@@ -1,0 +1,62 @@
+"""What a detector is: a named pattern, an optional check on each match, and the part of it that is sensitive.
+
+Detectors only say *what matches*; how a match is redacted comes from the rule set's actions and where
+detectors run comes from the schema walker. ``Detector.generalize`` is used only by the ``generalize``
+action (paths and URLs keep their non-identifying parts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ScanState:
+    """What one report's scan has learnt: ids that are debugging data, and identity values seen so far."""
+
+    debug_ids: set[str] = field(default_factory=set)  # compact lower-case hex of image and report ids
+    known_values: set[str] = field(default_factory=set)  # values taken from identity fields, removed everywhere
+    known_name_parts: set[str] = field(default_factory=set)  # parts of personal names, matched case-sensitively
+
+    def add_debug_id(self, value: object) -> None:
+        """Remember a debug id, code id, image uuid or report id so free text may mention it."""
+        if isinstance(value, str) and value:
+            self.debug_ids.add(compact_id(value))
+
+
+def compact_id(value: str) -> str:
+    """Lower-case hex without dashes or braces; Breakpad ids carry a trailing age that is dropped."""
+    return value.strip("{}<>").replace("-", "").lower()[:32]
+
+
+Accept = Callable[[re.Match[str], ScanState], bool]
+Generalize = Callable[[re.Match[str], ScanState], str]
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A named free-text detector; ``group`` is the span that gets redacted (0 = the whole match)."""
+
+    name: str
+    category: str
+    pattern: re.Pattern[str]
+    label: str
+    needs: tuple[str, ...] = ()  # cheap pre-check: at least one substring must occur (lower-cased text)
+    needs_digit: bool = False
+    accept: Accept | None = None
+    group: int | str = 0  # "last": the named alternative that matched
+    generalize: Generalize | None = None
+    extend: Callable[[re.Match[str]], int] | None = None  # where the redacted span ends, if past the group
+
+    def applies_to(self, lowered: str, has_digit: bool) -> bool:
+        """Cheap test run before the regex: most strings can be ruled out without scanning."""
+        if self.needs_digit and not has_digit:
+            return False
+        return not self.needs or any(needle in lowered for needle in self.needs)
+
+
+def digits_of(text: str) -> str:
+    """The decimal digits of ``text``, in order."""
+    return "".join(char for char in text if char.isdigit())
