@@ -8,6 +8,7 @@ image; a Java class or a script path that matches is a platform or third-party f
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 SYSTEM_IMAGE_PATTERNS = [
     r"^/usr/lib/",  # Apple and Linux system libraries
@@ -41,6 +42,7 @@ _SYSTEM_JAVA = re.compile("|".join(f"(?:{p})" for p in SYSTEM_JAVA_PATTERNS))
 _THIRD_PARTY_SCRIPT = re.compile("|".join(f"(?:{p})" for p in THIRD_PARTY_SCRIPT_PATTERNS))
 
 
+@lru_cache(maxsize=4096)  # called per frame; a process sees few distinct images
 def is_app_image(code_file: str | None) -> bool:
     """True when a native image (by its path) is the app's own, not the OS's."""
     return bool(code_file) and not _SYSTEM_IMAGE.search(code_file)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import posixpath
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from symbolic import SymCache, find_best_instruction
@@ -92,9 +93,14 @@ def lookup_address(addr: int, arch: str | None, caller_frame: bool) -> int:
     """The address to look up: the instruction itself, or the call before a return address."""
     if not caller_frame:
         return addr
-    if arch and arch_is_known(arch):
+    if arch and _arch_is_known(arch):
         return find_best_instruction(addr, arch, crashing_frame=False)
     return max(addr - 1, 0)  # unknown architecture: still step back into the call
+
+
+@lru_cache(maxsize=64)
+def _arch_is_known(arch: str) -> bool:
+    return arch_is_known(arch)
 
 
 def symbolicate_frame(frame: dict[str, Any], image: Image, symcache: SymCache,
