@@ -51,19 +51,33 @@ def build_report(store: SymbolStore, debug_id: str, symcache_path: Path) -> dict
         "platform": "cocoa",
         "threads": [{"id": 0, "crashed": True, "frames": frames}],
         "images": [
-            {"type": "macho", "debug_id": debug_id, "arch": "x86_64", "image_addr": hex(IMAGE_ADDR),
-             "image_size": 0x100000, "code_file": "/Applications/Crash.app/Contents/MacOS/crash"},
-            {"type": "macho", "debug_id": "1b7d7184-05d6-3a83-bb1b-f9af6aef61f3", "arch": "x86_64",
-             "image_addr": "0x7fff61bc6000", "image_size": 0x3a000,
-             "code_file": "/usr/lib/system/libsystem_kernel.dylib"},
+            {
+                "type": "macho",
+                "debug_id": debug_id,
+                "arch": "x86_64",
+                "image_addr": hex(IMAGE_ADDR),
+                "image_size": 0x100000,
+                "code_file": "/Applications/Crash.app/Contents/MacOS/crash",
+            },
+            {
+                "type": "macho",
+                "debug_id": "1b7d7184-05d6-3a83-bb1b-f9af6aef61f3",
+                "arch": "x86_64",
+                "image_addr": "0x7fff61bc6000",
+                "image_size": 0x3A000,
+                "code_file": "/usr/lib/system/libsystem_kernel.dylib",
+            },
         ],
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path,
-                        default=Path(os.environ.get("CRASHSVC_TEST_CORPUS", ROOT / ".." / "shared" / "corpus")))
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path(os.environ.get("CRASHSVC_TEST_CORPUS", ROOT / ".." / "shared" / "corpus")),
+    )
     parser.add_argument("--iterations", type=int, default=300)
     args = parser.parse_args()
     if not (args.corpus / DSYM).exists():
@@ -88,10 +102,14 @@ def main() -> int:
         resolved = sum(1 for f in copies[-1]["threads"][0]["frames"] if f["symbolicated"])
     median = statistics.median(timings)
     p95 = sorted(timings)[int(len(timings) * 0.95) - 1]
-    print(f"symbolicate 40-frame native report: median {median:.3f} ms, p95 {p95:.3f} ms "
-          f"({len(timings)} runs, {frames_out} frames out incl. inlines, {resolved} symbolicated)")
-    print(f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")
+    print(
+        f"symbolicate 40-frame native report: median {median:.3f} ms, p95 {p95:.3f} ms "
+        f"({len(timings)} runs, {frames_out} frames out incl. inlines, {resolved} symbolicated)"
+    )
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    )
     if median > FLOOR_MS:
         print(f"FAIL: median above the {FLOOR_MS} ms floor", file=sys.stderr)
         return 1

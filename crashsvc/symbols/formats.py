@@ -20,9 +20,12 @@ from crashsvc.symbols.errors import INVALID_SYMBOL_FILE, SymbolFileError
 
 # File magics that mean "native object": try symbolic's Archive and treat its failure as a bad upload.
 NATIVE_MAGICS: tuple[bytes, ...] = (
-    b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe",  # Mach-O 32-bit
-    b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",  # Mach-O 64-bit
-    b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf",  # Mach-O universal (fat)
+    b"\xfe\xed\xfa\xce",
+    b"\xce\xfa\xed\xfe",  # Mach-O 32-bit
+    b"\xfe\xed\xfa\xcf",
+    b"\xcf\xfa\xed\xfe",  # Mach-O 64-bit
+    b"\xca\xfe\xba\xbe",
+    b"\xca\xfe\xba\xbf",  # Mach-O universal (fat)
     b"\x7fELF",
     b"MZ",  # PE
     b"Microsoft C/C++ MSF 7.00",  # PDB
@@ -84,14 +87,16 @@ def _identify_native(path: Path, name: str) -> list[IdentifiedFile]:
         raise SymbolFileError(INVALID_SYMBOL_FILE, f"{name}: no debug objects inside")
     found = []
     for obj in objects:
-        found.append(IdentifiedFile(
-            kind="native",
-            file_format=obj.file_format,
-            debug_id=obj.debug_id,
-            code_id=obj.code_id,
-            arch=obj.arch,
-            features=tuple(sorted(obj.features)),
-        ))
+        found.append(
+            IdentifiedFile(
+                kind="native",
+                file_format=obj.file_format,
+                debug_id=obj.debug_id,
+                code_id=obj.code_id,
+                arch=obj.arch,
+                features=tuple(sorted(obj.features)),
+            )
+        )
     return found
 
 
@@ -107,8 +112,9 @@ def _looks_like_proguard(data: bytes) -> bool:
 def _identify_proguard(path: Path) -> IdentifiedFile:
     mapper = ProguardMapper.open(str(path))
     features = ("mapping", "line_info") if mapper.has_line_info else ("mapping",)
-    return IdentifiedFile(kind="proguard", file_format="proguard", debug_id=str(mapper.uuid),
-                          features=features)
+    return IdentifiedFile(
+        kind="proguard", file_format="proguard", debug_id=str(mapper.uuid), features=features
+    )
 
 
 def _identify_sourcemap(data: bytes) -> IdentifiedFile | None:
@@ -130,8 +136,9 @@ def _identify_sourcemap(data: bytes) -> IdentifiedFile | None:
         features.append("sources")
     if "x_facebook_sources" in document or "x_hermes_function_offsets" in document:
         features.append("react_native")
-    return IdentifiedFile(kind="sourcemap", file_format="sourcemap",
-                          debug_id=_clean_debug_id(raw_id), features=tuple(features))
+    return IdentifiedFile(
+        kind="sourcemap", file_format="sourcemap", debug_id=_clean_debug_id(raw_id), features=tuple(features)
+    )
 
 
 def _identify_minified(data: bytes) -> IdentifiedFile:
@@ -140,9 +147,13 @@ def _identify_minified(data: bytes) -> IdentifiedFile:
     id_match = DEBUG_ID_COMMENT.search(tail)
     map_url = url_match.group(1).decode("utf-8", "replace") if url_match else None
     raw_id = id_match.group(1).decode("ascii") if id_match else None
-    return IdentifiedFile(kind="minified_source", file_format="javascript",
-                          debug_id=_clean_debug_id(raw_id), features=("source",),
-                          source_map_url=map_url)
+    return IdentifiedFile(
+        kind="minified_source",
+        file_format="javascript",
+        debug_id=_clean_debug_id(raw_id),
+        features=("source",),
+        source_map_url=map_url,
+    )
 
 
 def _clean_debug_id(raw: object) -> str | None:

@@ -28,8 +28,9 @@ class SymbolIndex(Protocol):
     def find_proguard(self, key: ProguardKey) -> Path | None:
         """The ProGuard/R8 mapping for a UUID or an (app version, build) pair."""
 
-    def find_sourcemap(self, abs_path: str, release: str | None,
-                       debug_id: str | None = None) -> tuple[Path, Path | None] | None:
+    def find_sourcemap(
+        self, abs_path: str, release: str | None, debug_id: str | None = None
+    ) -> tuple[Path, Path | None] | None:
         """The (source map, minified source or None) for a script URL in a release, or a debug id."""
 
 
@@ -88,8 +89,9 @@ class InMemorySymbolIndex:
         record = self._proguard.get(key)
         return record.path if record else None
 
-    def find_sourcemap(self, abs_path: str, release: str | None,
-                       debug_id: str | None = None) -> tuple[Path, Path | None] | None:
+    def find_sourcemap(
+        self, abs_path: str, release: str | None, debug_id: str | None = None
+    ) -> tuple[Path, Path | None] | None:
         debug_id = _normal_id(debug_id)
         if debug_id:
             sourcemap = self._js_by_id.get(("sourcemap", debug_id))
@@ -99,8 +101,11 @@ class InMemorySymbolIndex:
         path = url_key(abs_path)
         minified = self._js_by_url.get(("minified_source", path, release))
         candidates = [path + ".map"]
-        if minified is not None and minified.source_map_url and \
-                not minified.source_map_url.startswith("data:"):
+        if (
+            minified is not None
+            and minified.source_map_url
+            and not minified.source_map_url.startswith("data:")
+        ):
             candidates.insert(0, url_key(urljoin(path, minified.source_map_url)))
         for candidate in candidates:
             sourcemap = self._js_by_url.get(("sourcemap", candidate, release))

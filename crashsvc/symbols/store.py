@@ -90,8 +90,14 @@ class SymbolStore:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     # -- storing ---------------------------------------------------------------------------------
-    def add_upload(self, source: Path, metadata: UploadMetadata | None = None, *,
-                   limits: UploadLimits | None = None, build_symcaches: bool = True) -> list[StoredDebugFile]:
+    def add_upload(
+        self,
+        source: Path,
+        metadata: UploadMetadata | None = None,
+        *,
+        limits: UploadLimits | None = None,
+        build_symcaches: bool = True,
+    ) -> list[StoredDebugFile]:
         """Store every usable file of an upload (file, folder or zip); raise if none is usable.
 
         Inside a folder or zip, files that are not symbols (``Info.plist``, READMEs) are skipped; a
@@ -105,8 +111,9 @@ class SymbolStore:
             entries = list(walk_upload(Path(source), scratch, limits))
             for entry in entries:
                 try:
-                    stored.extend(self.add_file(entry.path, entry.name, metadata,
-                                                build_symcaches=build_symcaches))
+                    stored.extend(
+                        self.add_file(entry.path, entry.name, metadata, build_symcaches=build_symcaches)
+                    )
                 except SymbolFileError as exc:
                     if len(entries) == 1 or exc.code != INVALID_SYMBOL_FILE:
                         raise
@@ -117,8 +124,9 @@ class SymbolStore:
             raise first_error or SymbolFileError(INVALID_SYMBOL_FILE, "the upload holds no symbol files")
         return stored
 
-    def add_file(self, path: Path, name: str, metadata: UploadMetadata | None = None, *,
-                 build_symcaches: bool = True) -> list[StoredDebugFile]:
+    def add_file(
+        self, path: Path, name: str, metadata: UploadMetadata | None = None, *, build_symcaches: bool = True
+    ) -> list[StoredDebugFile]:
         """Identify, copy into the store (atomically) and describe one file."""
         metadata = metadata or UploadMetadata()
         identified = identify_file(Path(path), name)
@@ -136,18 +144,29 @@ class SymbolStore:
                     build_symcache(record)
         return records
 
-    def _describe(self, item: IdentifiedFile, name: str, sha256: str, size: int, target: Path,
-                  metadata: UploadMetadata) -> StoredDebugFile:
+    def _describe(
+        self, item: IdentifiedFile, name: str, sha256: str, size: int, target: Path, metadata: UploadMetadata
+    ) -> StoredDebugFile:
         is_js = item.kind in ("sourcemap", "minified_source")
         symcache_path = None
         if item.kind == "native" and {"debug", "symtab"} & set(item.features):
-            symcache_path = (self.root / "symcaches" / sha256[:2]
-                             / f"{sha256}.{item.debug_id}.{item.arch}.v{SYMCACHE_LATEST_VERSION}.symcache")
+            symcache_path = (
+                self.root
+                / "symcaches"
+                / sha256[:2]
+                / f"{sha256}.{item.debug_id}.{item.arch}.v{SYMCACHE_LATEST_VERSION}.symcache"
+            )
         return StoredDebugFile(
-            kind=item.kind, debug_id=item.debug_id, code_id=item.code_id, arch=item.arch,
+            kind=item.kind,
+            debug_id=item.debug_id,
+            code_id=item.code_id,
+            arch=item.arch,
             features=item.features,
             object_name=(metadata.url_prefix + name.lstrip("/")) if is_js else name,
-            sha256=sha256, size=size, path=target, symcache_path=symcache_path,
+            sha256=sha256,
+            size=size,
+            path=target,
+            symcache_path=symcache_path,
             file_format=item.file_format,
             release=metadata.release if is_js else None,
             app_version=metadata.app_version if item.kind == "proguard" else None,
@@ -157,8 +176,11 @@ class SymbolStore:
 
     def _remember(self, sha256: str, records: list[StoredDebugFile]) -> None:
         meta_path = self.root / "meta" / sha256[:2] / f"{sha256}.json"
-        known = [StoredDebugFile.from_dict(d) for d in json.loads(meta_path.read_text())] \
-            if meta_path.exists() else []
+        known = (
+            [StoredDebugFile.from_dict(d) for d in json.loads(meta_path.read_text())]
+            if meta_path.exists()
+            else []
+        )
         merged = known + [record for record in records if record not in known]
         if merged != known:
             payload = json.dumps([record.as_dict() for record in merged], indent=1, sort_keys=True)
@@ -190,20 +212,24 @@ class SymbolStore:
     # -- opening (crash time) --------------------------------------------------------------------
     def open_symcache(self, path: Path) -> SymCache:
         """Open a built SymCache (memory-mapped) through the bounded handle cache."""
-        return self.handles.get(("symcache", str(path)),
-                                lambda: (SymCache.open(str(path)), Path(path).stat().st_size))
+        return self.handles.get(
+            ("symcache", str(path)), lambda: (SymCache.open(str(path)), Path(path).stat().st_size)
+        )
 
     def open_proguard(self, path: Path) -> ProguardMapper:
         """Open a ProGuard/R8 mapping through the bounded handle cache."""
-        return self.handles.get(("proguard", str(path)),
-                                lambda: (ProguardMapper.open(str(path)), Path(path).stat().st_size * 2))
+        return self.handles.get(
+            ("proguard", str(path)), lambda: (ProguardMapper.open(str(path)), Path(path).stat().st_size * 2)
+        )
 
     def open_sourcemap(self, map_path: Path, minified_path: Path | None) -> SourceMapCache:
         """Open a source map (with its minified file when known) through the bounded handle cache."""
+
         def opener() -> tuple[SourceMapCache, int]:
             source = Path(minified_path).read_bytes() if minified_path else b""
             sourcemap = Path(map_path).read_bytes()
             return SourceMapCache.from_bytes(source, sourcemap), len(source) + len(sourcemap)
+
         return self.handles.get(("sourcemap", str(map_path), str(minified_path)), opener)
 
 
@@ -215,8 +241,9 @@ def build_symcache(stored: StoredDebugFile) -> Path:
     if stored.symcache_path is None:
         raise SymbolFileError(INVALID_SYMBOL_FILE, f"{stored.object_name}: has no symbols to cache")
     archive = Archive.open(str(stored.path))
-    obj = next((o for o in archive.iter_objects()
-                if o.debug_id == stored.debug_id and o.arch == stored.arch), None)
+    obj = next(
+        (o for o in archive.iter_objects() if o.debug_id == stored.debug_id and o.arch == stored.arch), None
+    )
     if obj is None:
         raise SymbolFileError(INVALID_SYMBOL_FILE, f"{stored.object_name}: object {stored.debug_id} is gone")
     target = stored.symcache_path

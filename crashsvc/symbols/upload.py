@@ -63,11 +63,13 @@ def safe_member_name(raw: str) -> str:
 
 def _check_bounds(files: int, total: int, limits: UploadLimits) -> None:
     if files > limits.max_files:
-        raise SymbolFileError(UPLOAD_TOO_LARGE, f"the upload holds more than {limits.max_files} files",
-                              status=413)
+        raise SymbolFileError(
+            UPLOAD_TOO_LARGE, f"the upload holds more than {limits.max_files} files", status=413
+        )
     if total > limits.max_total_bytes:
-        raise SymbolFileError(UPLOAD_TOO_LARGE, f"the upload is larger than {limits.max_total_bytes} bytes",
-                              status=413)
+        raise SymbolFileError(
+            UPLOAD_TOO_LARGE, f"the upload is larger than {limits.max_total_bytes} bytes", status=413
+        )
 
 
 def _walk_folder(root: Path, limits: UploadLimits) -> Iterator[UploadEntry]:

@@ -48,6 +48,12 @@ def index() -> InMemorySymbolIndex:
 @pytest.fixture
 def make_ctx(store: SymbolStore, index: InMemorySymbolIndex):
     def make(report: dict[str, Any]) -> ProcessingContext:
-        return ProcessingContext(report_id="r-1", app_id=1, received_at=datetime(2024, 1, 1, tzinfo=UTC),
-                                 report=report, services=Services(index, store))
+        return ProcessingContext(
+            report_id="r-1",
+            app_id=1,
+            received_at=datetime(2024, 1, 1, tzinfo=UTC),
+            report=report,
+            services=Services(index, store),
+        )
+
     return make

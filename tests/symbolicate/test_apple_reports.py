@@ -32,7 +32,7 @@ Thread 0 Crashed:: Dispatch queue: com.apple.main-thread
 1   libsystem_kernel.dylib              0x00007fff61bc6c2a 0x7fff61bc6000 + 3114
 
 Binary Images:
-       0x100000000 -        0x10001ffff +crash x86_64  <{MACOS_CRASH_ID.replace('-', '')}> /Applications/Crash.app/Contents/MacOS/crash
+       0x100000000 -        0x10001ffff +crash x86_64  <{MACOS_CRASH_ID.replace("-", "")}> /Applications/Crash.app/Contents/MacOS/crash
     0x7fff61bc6000 -     0x7fff61bfffff  libsystem_kernel.dylib x86_64  <1b7d718405d63a83bb1bf9af6aef61f3> /usr/lib/system/libsystem_kernel.dylib
 """
 
@@ -65,16 +65,29 @@ def test_crash_text_report_is_symbolicated(corpus, store, index, make_ctx):
     report = ctx.report
     frames = report["threads"][0]["frames"]
     assert [f["function"] for f in frames[:3]] == [
-        "(anonymous namespace)::crash()", "(anonymous namespace)::start()", "main"]
+        "(anonymous namespace)::crash()",
+        "(anonymous namespace)::start()",
+        "main",
+    ]
     assert [f["lineno"] for f in frames[:3]] == [21, 25, 32]
     assert all(f["in_app"] and f["instruction_addr"] == "0x10000dc15" for f in frames[:3])
     assert frames[3]["symbolicated"] is False and frames[3]["in_app"] is False
-    assert report["exception"] == {"type": "EXC_BAD_ACCESS (SIGSEGV)",
-                                   "value": "KERN_INVALID_ADDRESS at 0x0000000000000000"}
+    assert report["exception"] == {
+        "type": "EXC_BAD_ACCESS (SIGSEGV)",
+        "value": "KERN_INVALID_ADDRESS at 0x0000000000000000",
+    }
     assert report["device"] == {"arch": "x86_64"}
-    assert "0123456789abcdef" not in json.dumps({k: v for k, v in report.items() if k != "apple_crash_report"})
-    assert ctx.missing_symbols == [{"image": "libsystem_kernel.dylib", "debug_id": "1b7d7184-05d6-3a83-bb1b-f9af6aef61f3",
-                                    "arch": "x86_64", "type": "macho"}]
+    assert "0123456789abcdef" not in json.dumps(
+        {k: v for k, v in report.items() if k != "apple_crash_report"}
+    )
+    assert ctx.missing_symbols == [
+        {
+            "image": "libsystem_kernel.dylib",
+            "debug_id": "1b7d7184-05d6-3a83-bb1b-f9af6aef61f3",
+            "arch": "x86_64",
+            "type": "macho",
+        }
+    ]
 
 
 @pytest.mark.corpus
@@ -82,22 +95,46 @@ def test_ips_report_is_symbolicated(corpus, store, index, make_ctx):
     index.add_all(store.add_upload(corpus / "apple/macos-crash/crash.dSYM"))
     header = {"app_name": "crash", "bug_type": "309", "os_version": "macOS 14.2"}
     body = {
-        "cpuType": "X86-64", "faultingThread": 0,
+        "cpuType": "X86-64",
+        "faultingThread": 0,
         "exception": {"type": "EXC_BAD_ACCESS", "signal": "SIGSEGV", "codes": "0x1, 0x0"},
-        "threads": [{"id": 9001, "triggered": True, "queue": "com.apple.main-thread",
-                     "frames": [{"imageOffset": 0xdc15, "imageIndex": 0}, {"imageOffset": 3114, "imageIndex": 1,
-                                                                           "symbol": "__pthread_kill"}]}],
-        "usedImages": [{"base": 0x100000000, "size": 0x20000, "uuid": MACOS_CRASH_ID, "arch": "x86_64",
-                        "path": "/Applications/Crash.app/Contents/MacOS/crash", "name": "crash"},
-                       {"base": 0x7FFF61BC6000, "size": 0x3A000, "uuid": "1b7d7184-05d6-3a83-bb1b-f9af6aef61f3",
-                        "arch": "x86_64", "path": "/usr/lib/system/libsystem_kernel.dylib"}],
+        "threads": [
+            {
+                "id": 9001,
+                "triggered": True,
+                "queue": "com.apple.main-thread",
+                "frames": [
+                    {"imageOffset": 0xDC15, "imageIndex": 0},
+                    {"imageOffset": 3114, "imageIndex": 1, "symbol": "__pthread_kill"},
+                ],
+            }
+        ],
+        "usedImages": [
+            {
+                "base": 0x100000000,
+                "size": 0x20000,
+                "uuid": MACOS_CRASH_ID,
+                "arch": "x86_64",
+                "path": "/Applications/Crash.app/Contents/MacOS/crash",
+                "name": "crash",
+            },
+            {
+                "base": 0x7FFF61BC6000,
+                "size": 0x3A000,
+                "uuid": "1b7d7184-05d6-3a83-bb1b-f9af6aef61f3",
+                "arch": "x86_64",
+                "path": "/usr/lib/system/libsystem_kernel.dylib",
+            },
+        ],
     }
     ctx = make_ctx({"platform": "cocoa", "apple_crash_report": json.dumps(header) + "\n" + json.dumps(body)})
     symbolicate_report(ctx)
     thread = ctx.report["threads"][0]
     assert thread["crashed"] is True and thread["name"] == "com.apple.main-thread"
     assert [f["lineno"] for f in thread["frames"][:3]] == [21, 25, 32]
-    assert thread["frames"][3]["function"] == "__pthread_kill" and thread["frames"][3]["symbolicated"] is False
+    assert (
+        thread["frames"][3]["function"] == "__pthread_kill" and thread["frames"][3]["symbolicated"] is False
+    )
     assert ctx.report["exception"]["mechanism"] == {"type": "mach", "signal": "SIGSEGV"}
 
 

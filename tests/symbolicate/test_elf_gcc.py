@@ -55,10 +55,25 @@ def program(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     workdir = tmp_path_factory.mktemp("gcc")
     (workdir / "prog.c").write_text(PROGRAM)
     binary = workdir / "prog"
-    subprocess.run([gcc, "-g", "-O1", "-falign-functions=1", "-fno-reorder-functions", "-o", str(binary),
-                    str(workdir / "prog.c")], check=True, cwd=workdir, capture_output=True)
+    subprocess.run(
+        [
+            gcc,
+            "-g",
+            "-O1",
+            "-falign-functions=1",
+            "-fno-reorder-functions",
+            "-o",
+            str(binary),
+            str(workdir / "prog.c"),
+        ],
+        check=True,
+        cwd=workdir,
+        capture_output=True,
+    )
     symbols = {}
-    for line in subprocess.run([nm, str(binary)], check=True, capture_output=True, text=True).stdout.splitlines():
+    for line in subprocess.run(
+        [nm, str(binary)], check=True, capture_output=True, text=True
+    ).stdout.splitlines():
         parts = line.split()
         if len(parts) == 3:
             symbols[parts[2]] = int(parts[0], 16)
@@ -68,13 +83,27 @@ def program(tmp_path_factory) -> tuple[Path, dict[str, int]]:
 
 
 def _report(debug_id: str, frames: list[dict]) -> dict:
-    return {"platform": "native", "device": {"arch": "x86_64"},
-            "threads": [{"id": 1, "crashed": True, "frames": frames}],
-            "images": [{"type": "elf", "debug_id": debug_id, "code_file": "/opt/demo/prog",
-                        "image_addr": hex(BASE), "image_size": 0x10000},
-                       {"type": "elf", "debug_id": "11111111-2222-3333-4444-555555555555",
-                        "code_file": "/usr/lib/x86_64-linux-gnu/libc.so.6",
-                        "image_addr": "0x7f0000000000", "image_size": 0x200000}]}
+    return {
+        "platform": "native",
+        "device": {"arch": "x86_64"},
+        "threads": [{"id": 1, "crashed": True, "frames": frames}],
+        "images": [
+            {
+                "type": "elf",
+                "debug_id": debug_id,
+                "code_file": "/opt/demo/prog",
+                "image_addr": hex(BASE),
+                "image_size": 0x10000,
+            },
+            {
+                "type": "elf",
+                "debug_id": "11111111-2222-3333-4444-555555555555",
+                "code_file": "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                "image_addr": "0x7f0000000000",
+                "image_size": 0x200000,
+            },
+        ],
+    }
 
 
 def test_gcc_elf_is_identified_and_cached(program, store):
@@ -104,11 +133,24 @@ def test_gcc_elf_symbolicates_with_inlines_and_caller_adjustment(program, store,
     assert all(f["filename"] == "prog.c" and f["in_app"] for f in out[:3])
     assert out[0]["instruction_addr"] == out[1]["instruction_addr"] == hex(BASE + symbols["crash_here"])
     assert out[2]["instruction_addr"] == hex(BASE + symbols["after_call_last"])  # original address kept
-    assert out[3] == {"instruction_addr": "0x7f0000001234", "symbolicated": False, "image_addr": "0x7f0000000000",
-                      "package": "/usr/lib/x86_64-linux-gnu/libc.so.6", "in_app": False}
-    assert ctx.missing_symbols == [{"image": "libc.so.6", "debug_id": "11111111-2222-3333-4444-555555555555",
-                                    "arch": "x86_64", "type": "elf"}]
-    assert [(n.rule, n.path) for n in ctx.notes if n.rule == "missing_symbols"] == [("missing_symbols", "images[1]")]
+    assert out[3] == {
+        "instruction_addr": "0x7f0000001234",
+        "symbolicated": False,
+        "image_addr": "0x7f0000000000",
+        "package": "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "in_app": False,
+    }
+    assert ctx.missing_symbols == [
+        {
+            "image": "libc.so.6",
+            "debug_id": "11111111-2222-3333-4444-555555555555",
+            "arch": "x86_64",
+            "type": "elf",
+        }
+    ]
+    assert [(n.rule, n.path) for n in ctx.notes if n.rule == "missing_symbols"] == [
+        ("missing_symbols", "images[1]")
+    ]
 
 
 def test_same_address_as_crashing_frame_resolves_to_the_next_function(program, store, index, make_ctx):
@@ -116,6 +158,8 @@ def test_same_address_as_crashing_frame_resolves_to_the_next_function(program, s
     binary, symbols = program
     stored = store.add_upload(binary)
     index.add_all(stored)
-    ctx = make_ctx(_report(stored[0].debug_id, [{"instruction_addr": hex(BASE + symbols["after_call_last"])}]))
+    ctx = make_ctx(
+        _report(stored[0].debug_id, [{"instruction_addr": hex(BASE + symbols["after_call_last"])}])
+    )
     symbolicate_report(ctx)
     assert ctx.report["threads"][0]["frames"][0]["function"] == "after_call_last"

@@ -14,7 +14,9 @@ IMAGE_ADDR = 0x10000
 
 
 def _cases() -> list[dict]:
-    root = Path(os.environ.get("CRASHSVC_TEST_CORPUS", Path(__file__).parents[2] / ".." / "shared" / "corpus"))
+    root = Path(
+        os.environ.get("CRASHSVC_TEST_CORPUS", Path(__file__).parents[2] / ".." / "shared" / "corpus")
+    )
     path = root / "expected" / "native_lookups.json"
     return json.loads(path.read_text()) if path.is_file() else []
 
@@ -31,9 +33,20 @@ def _symbolicate(case, corpus, store, index, make_ctx):
     frame = {"instruction_addr": hex(addr)}
     # A caller frame holds a return address: put a crashing frame in front so it is looked up as one.
     frames = [{"instruction_addr": hex(IMAGE_ADDR)}, frame] if case.get("caller_frame") else [frame]
-    report = {"platform": "native", "threads": [{"id": 0, "crashed": True, "frames": frames}],
-              "images": [{"type": "macho", "debug_id": debug_id, "code_file": "/app/" + Path(case["debug_file"]).name,
-                          "image_addr": hex(IMAGE_ADDR), "image_size": 0x10000000, "arch": case["arch"]}]}
+    report = {
+        "platform": "native",
+        "threads": [{"id": 0, "crashed": True, "frames": frames}],
+        "images": [
+            {
+                "type": "macho",
+                "debug_id": debug_id,
+                "code_file": "/app/" + Path(case["debug_file"]).name,
+                "image_addr": hex(IMAGE_ADDR),
+                "image_size": 0x10000000,
+                "arch": case["arch"],
+            }
+        ],
+    }
     ctx = make_ctx(report)
     symbolicate_report(ctx)
     produced = report["threads"][0]["frames"]
@@ -78,6 +91,9 @@ def _assert_frame(frame: dict, expected: dict) -> None:
 def test_mangled_names_are_demangled(corpus, store, index, make_ctx):
     case = next(c for c in _cases() if c["addr"] == "0xdc15")
     frames, _ = _symbolicate(case, corpus, store, index, make_ctx)
-    assert [f["function"] for f in frames] == ["(anonymous namespace)::crash()", "(anonymous namespace)::start()",
-                                               "main"]
+    assert [f["function"] for f in frames] == [
+        "(anonymous namespace)::crash()",
+        "(anonymous namespace)::start()",
+        "main",
+    ]
     assert frames[0]["filename"] == "main.cpp"

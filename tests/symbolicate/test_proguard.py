@@ -23,8 +23,12 @@ com.example.shop.EmptyCartException -> a.b:
 
 
 def _android_report(frames, mapping_uuid=None, **extra):
-    report = {"platform": "android", "app": {"id": "com.example.shop", "version": "2.0.1", "build": "42"},
-              "threads": [{"id": 1, "crashed": True, "frames": frames}], **extra}
+    report = {
+        "platform": "android",
+        "app": {"id": "com.example.shop", "version": "2.0.1", "build": "42"},
+        "threads": [{"id": 1, "crashed": True, "frames": frames}],
+        **extra,
+    }
     if mapping_uuid:
         report["images"] = [{"type": "proguard", "uuid": mapping_uuid}]
     return report
@@ -35,8 +39,10 @@ def test_symbolic_proguard_mapping(corpus, store, index, make_ctx):
     (stored,) = store.add_upload(corpus / "android/proguard/symbolic_proguard.txt")
     index.add(stored)
     assert stored.kind == "proguard" and stored.debug_id == "a48ca62b-df26-544e-a8b9-2a5ce210d1d5"
-    frames = [{"platform": "java", "module": "android.support.constraint.a.b", "function": "a", "lineno": 116},
-              {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "a", "lineno": 1}]
+    frames = [
+        {"platform": "java", "module": "android.support.constraint.a.b", "function": "a", "lineno": 116},
+        {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "a", "lineno": 1},
+    ]
     ctx = make_ctx(_android_report(frames, stored.debug_id))
     symbolicate_report(ctx)
     out = ctx.report["threads"][0]["frames"]
@@ -53,17 +59,24 @@ def test_symbolic_proguard_mapping(corpus, store, index, make_ctx):
 
 @pytest.mark.corpus
 def test_r8_inlines_mapping_by_version_and_build(corpus, store, index, make_ctx):
-    (stored,) = store.add_upload(corpus / "android/proguard/mapping-inlines.txt",
-                                 UploadMetadata(app_version="2.0.1", build="42"))
+    (stored,) = store.add_upload(
+        corpus / "android/proguard/mapping-inlines.txt", UploadMetadata(app_version="2.0.1", build="42")
+    )
     index.add(stored)
     assert stored.debug_id == "3828bd45-950f-5e77-9737-b6b3a1d80299"
-    frames = [{"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "t", "lineno": 1},
-              {"platform": "java", "module": "android.view.View", "function": "performClick", "lineno": 7125}]
+    frames = [
+        {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "t", "lineno": 1},
+        {"platform": "java", "module": "android.view.View", "function": "performClick", "lineno": 7125},
+    ]
     ctx = make_ctx(_android_report(frames))  # no image: found through app version + build
     symbolicate_report(ctx)
     out = ctx.report["threads"][0]["frames"]
     assert [(f["function"], f.get("lineno")) for f in out] == [
-        ("bar", 54), ("foo", 44), ("onClickHandler", 40), ("performClick", 7125)]
+        ("bar", 54),
+        ("foo", 44),
+        ("onClickHandler", 40),
+        ("performClick", 7125),
+    ]
     assert out[-1]["symbolicated"] is False and out[-1]["module"] == "android.view.View"
 
 
@@ -73,13 +86,16 @@ def test_hand_written_mapping_frames_and_exception_type(store, index, make_ctx, 
     (stored,) = store.add_upload(mapping)
     index.add(stored)
     frames = [{"platform": "java", "module": "a.a", "function": "a", "lineno": 2, "filename": "SourceFile"}]
-    report = _android_report(frames, stored.debug_id, exception={"type": "b", "module": "a", "value": "empty"})
+    report = _android_report(
+        frames, stored.debug_id, exception={"type": "b", "module": "a", "value": "empty"}
+    )
     ctx = make_ctx(report)
     symbolicate_report(ctx)
     out = report["threads"][0]["frames"]
     assert [(f["module"], f["function"], f["lineno"], f.get("inlined", False)) for f in out] == [
         ("com.example.shop.CartActivity", "validate", 31, True),
-        ("com.example.shop.CartActivity", "onCheckout", 21, False)]
+        ("com.example.shop.CartActivity", "onCheckout", 21, False),
+    ]
     assert out[0]["filename"] == "CartActivity.java"
     assert report["exception"]["type"] == "EmptyCartException"
     assert report["exception"]["module"] == "com.example.shop"
@@ -91,5 +107,11 @@ def test_listed_mapping_not_uploaded_is_missing(make_ctx):
     ctx = make_ctx(_android_report(frames, "0b5b6f8d-0000-5000-8000-000000000001"))
     symbolicate_report(ctx)
     assert ctx.report["threads"][0]["frames"][0]["symbolicated"] is False
-    assert ctx.missing_symbols == [{"image": "proguard mapping", "debug_id": "0b5b6f8d-0000-5000-8000-000000000001",
-                                    "arch": None, "type": "proguard"}]
+    assert ctx.missing_symbols == [
+        {
+            "image": "proguard mapping",
+            "debug_id": "0b5b6f8d-0000-5000-8000-000000000001",
+            "arch": None,
+            "type": "proguard",
+        }
+    ]

@@ -19,8 +19,16 @@ def _upload(store, index, path: Path, name: str, release: str = RELEASE) -> None
 
 
 def _js_report(abs_path: str, positions: list[tuple[int, int, str | None]], release: str = RELEASE) -> dict:
-    frames = [{"abs_path": abs_path, "lineno": line + 1, "colno": col + 1, "function": name or None,
-               "platform": "javascript"} for line, col, name in positions]
+    frames = [
+        {
+            "abs_path": abs_path,
+            "lineno": line + 1,
+            "colno": col + 1,
+            "function": name or None,
+            "platform": "javascript",
+        }
+        for line, col, name in positions
+    ]
     frames = [{k: v for k, v in frame.items() if v is not None} for frame in frames]
     return {"platform": "javascript", "release": release, "exception": {"type": "Error", "frames": frames}}
 
@@ -31,14 +39,18 @@ def test_expected_sourcemap_lookups(corpus, store, index, make_ctx):
     checked = 0
     for case in cases:
         # Uploaded the way a build tool names them: the map next to the bundle, as "<bundle>.map".
-        bundle = Path(case.get("minified") or case["map"].removesuffix(".map").removesuffix(".min") + ".min.js").name
+        bundle = Path(
+            case.get("minified") or case["map"].removesuffix(".map").removesuffix(".min") + ".min.js"
+        ).name
         if case.get("minified"):
             _upload(store, index, corpus / case["minified"], bundle)
         _upload(store, index, corpus / case["map"], bundle + ".map")
         report = _js_report(ORIGIN + bundle, [(line, col, name) for line, col, name, _ in case["lookups"]])
         ctx = make_ctx(report)
         symbolicate_report(ctx)
-        for frame, (line, col, name, expected) in zip(report["exception"]["frames"], case["lookups"], strict=True):
+        for frame, (line, col, name, expected) in zip(
+            report["exception"]["frames"], case["lookups"], strict=True
+        ):
             assert frame["symbolicated"] is True, case["map"]
             assert frame["lineno"] == expected["src_line"] + 1
             assert frame["colno"] == expected["src_col"] + 1
@@ -80,12 +92,22 @@ def test_hermes_frame_found_by_debug_id(corpus, store, index, make_ctx, tmp_path
     with_id.write_text(json.dumps(document))
     _upload(store, index, with_id, "whatever.map")
     report = _js_report("app:///index.android.bundle", [(0, 11939, None)])
-    report["images"] = [{"type": "sourcemap", "code_file": "app:///index.android.bundle",
-                         "debug_id": "C5B2BA5C-4CD0-4D40-A4A8-1C3B3E4B2A10"}]
+    report["images"] = [
+        {
+            "type": "sourcemap",
+            "code_file": "app:///index.android.bundle",
+            "debug_id": "C5B2BA5C-4CD0-4D40-A4A8-1C3B3E4B2A10",
+        }
+    ]
     ctx = make_ctx(report)
     symbolicate_report(ctx)
     frame = report["exception"]["frames"][0]
-    assert (frame["function"], frame["filename"], frame["lineno"], frame["colno"]) == ("foo", "module.js", 2, 11)
+    assert (frame["function"], frame["filename"], frame["lineno"], frame["colno"]) == (
+        "foo",
+        "module.js",
+        2,
+        11,
+    )
 
 
 def _generated_map(tmp_path: Path) -> tuple[Path, Path]:
@@ -94,7 +116,10 @@ def _generated_map(tmp_path: Path) -> tuple[Path, Path]:
     minified = "function g(n){throw new Error('hi '+n)}g('x');\n//# sourceMappingURL=app.min.js.map\n"
     # Segments: [col, src, src_line, src_col, name]; VLQ for 0=A 1=C 2=E 9=S 14=c 15=e 6=M ...
     sourcemap = {
-        "version": 3, "file": "app.min.js", "sources": ["src/greet.js"], "names": ["greet", "name"],
+        "version": 3,
+        "file": "app.min.js",
+        "sources": ["src/greet.js"],
+        "names": ["greet", "name"],
         "sourcesContent": [original],
         # g at col 9 → greet(0,9); throw at col 14 → (1,2); g('x') at col 39 → (3,0)
         "mappings": "AAAA,SAASA,KACP,cAEA",
@@ -116,8 +141,12 @@ def test_generated_sourcemap_via_source_mapping_url(store, index, make_ctx, tmp_
     assert frame["symbolicated"] is True
     assert (frame["filename"], frame["lineno"], frame["colno"]) == ("greet.js", 2, 3)
     assert frame["context_line"] == "  throw new Error('hi ' + name);"
-    assert frame["minified"] == {"abs_path": "https://cdn.example.com/static/app.min.js?v=3", "lineno": 1,
-                                 "colno": 15, "function": "g"}
+    assert frame["minified"] == {
+        "abs_path": "https://cdn.example.com/static/app.min.js?v=3",
+        "lineno": 1,
+        "colno": 15,
+        "function": "g",
+    }
     assert frame["in_app"] is True
 
 
@@ -130,4 +159,6 @@ def test_wrong_release_is_missing_not_guessed(store, index, make_ctx, tmp_path):
     symbolicate_report(ctx)
     assert report["exception"]["frames"][0]["symbolicated"] is False
     assert report["exception"]["frames"][0]["lineno"] == 1
-    assert ctx.missing_symbols == [{"image": "app.min.js", "debug_id": None, "arch": None, "type": "sourcemap"}]
+    assert ctx.missing_symbols == [
+        {"image": "app.min.js", "debug_id": None, "arch": None, "type": "sourcemap"}
+    ]

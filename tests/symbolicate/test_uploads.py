@@ -65,7 +65,7 @@ def test_zip_symlink_entry_is_unsafe(store, tmp_path):
     upload = tmp_path / "symbols.zip"
     with zipfile.ZipFile(upload, "w") as archive:
         link = zipfile.ZipInfo("link")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         archive.writestr(link, "/etc/passwd")
     assert _error_code(lambda: store.add_upload(upload)) == "unsafe_archive"
 
@@ -82,9 +82,13 @@ def test_zip_bounds(store, tmp_path):
     with zipfile.ZipFile(upload, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("a.js", "0" * 100_000)
         archive.writestr("b.js", "1")
-    assert _error_code(lambda: store.add_upload(upload, limits=UploadLimits(max_total_bytes=50_000))) \
+    assert (
+        _error_code(lambda: store.add_upload(upload, limits=UploadLimits(max_total_bytes=50_000)))
         == "upload_too_large"
-    assert _error_code(lambda: store.add_upload(upload, limits=UploadLimits(max_files=1))) == "upload_too_large"
+    )
+    assert (
+        _error_code(lambda: store.add_upload(upload, limits=UploadLimits(max_files=1))) == "upload_too_large"
+    )
 
 
 @pytest.mark.corpus
@@ -101,7 +105,8 @@ def test_zip_of_dsym_and_sym_is_stored_once_by_content(corpus, tmp_path):
     assert first == again
     assert {(r.file_format, r.debug_id, r.arch) for r in first} == {
         ("macho", "cb63147a-c9dc-308b-8ca1-ee92a5042e8e", "x86_64"),
-        ("breakpad", "cb63147a-c9dc-308b-8ca1-ee92a5042e8e", "x86_64")}
+        ("breakpad", "cb63147a-c9dc-308b-8ca1-ee92a5042e8e", "x86_64"),
+    }
     macho = next(r for r in first if r.file_format == "macho")
     assert macho.path == store.root / "objects" / macho.sha256[:2] / macho.sha256
     assert macho.size == dwarf.stat().st_size and macho.path.read_bytes() == dwarf.read_bytes()
@@ -133,6 +138,7 @@ def test_open_handle_cache_is_bounded():
         def open_it():
             opened.append(name)
             return object(), weight
+
         return open_it
 
     first = cache.get("a", opener("a", 10))

@@ -38,19 +38,31 @@ def _from_text(parsed: dict[str, Any]) -> dict[str, Any]:
             if "lineno" in frame:
                 new["lineno"] = frame["lineno"]
             frames.append(new)
-        threads.append(_without_none({"id": thread["id"], "name": thread.get("name"),
-                                      "crashed": thread["crashed"], "frames": frames}))
-    images = [{
-        "type": "macho",
-        "debug_id": image["uuid"],
-        "code_file": image["path"],
-        "image_addr": image["addr"],
-        "image_size": image["size"],
-        "arch": image["arch"].strip("()") or arch,
-    } for image in parsed.get("binary_images", [])]
+        threads.append(
+            _without_none(
+                {
+                    "id": thread["id"],
+                    "name": thread.get("name"),
+                    "crashed": thread["crashed"],
+                    "frames": frames,
+                }
+            )
+        )
+    images = [
+        {
+            "type": "macho",
+            "debug_id": image["uuid"],
+            "code_file": image["path"],
+            "image_addr": image["addr"],
+            "image_size": image["size"],
+            "arch": image["arch"].strip("()") or arch,
+        }
+        for image in parsed.get("binary_images", [])
+    ]
     metadata = parsed.get("metadata", {})
-    exception = _without_none({"type": metadata.get("Exception Type"),
-                               "value": metadata.get("Exception Codes")})
+    exception = _without_none(
+        {"type": metadata.get("Exception Type"), "value": metadata.get("Exception Codes")}
+    )
     return {"threads": threads, "images": images, "exception": exception or None, "arch": arch}
 
 
@@ -71,14 +83,18 @@ def _from_ips(text: str) -> dict[str, Any]:
         if image.get("base") is None:
             images.append({"type": "unknown"})  # keeps imageIndex positions aligned
             continue
-        images.append(_without_none({
-            "type": "macho",
-            "debug_id": image.get("uuid"),
-            "code_file": image.get("path") or image.get("name"),
-            "image_addr": hex(image["base"]),
-            "image_size": image.get("size"),
-            "arch": image.get("arch") or arch,
-        }))
+        images.append(
+            _without_none(
+                {
+                    "type": "macho",
+                    "debug_id": image.get("uuid"),
+                    "code_file": image.get("path") or image.get("name"),
+                    "image_addr": hex(image["base"]),
+                    "image_size": image.get("size"),
+                    "arch": image.get("arch") or arch,
+                }
+            )
+        )
     threads = []
     faulting = body.get("faultingThread")
     for position, thread in enumerate(body.get("threads", [])):
@@ -91,12 +107,16 @@ def _from_ips(text: str) -> dict[str, Any]:
             if frame.get("symbol"):
                 new["function"] = frame["symbol"]
             frames.append(new)
-        threads.append(_without_none({
-            "id": thread.get("id", position),
-            "name": thread.get("name") or thread.get("queue"),
-            "crashed": bool(thread.get("triggered")) or position == faulting,
-            "frames": frames,
-        }))
+        threads.append(
+            _without_none(
+                {
+                    "id": thread.get("id", position),
+                    "name": thread.get("name") or thread.get("queue"),
+                    "crashed": bool(thread.get("triggered")) or position == faulting,
+                    "frames": frames,
+                }
+            )
+        )
     raw_exception = body.get("exception") or {}
     exception = _without_none({"type": raw_exception.get("type"), "value": raw_exception.get("codes")})
     if raw_exception.get("signal"):

@@ -56,8 +56,9 @@ def parse_crash_text(text: str) -> dict[str, Any]:
             state = "registers"
             continue
         if match := THREAD.match(line):
-            threads.append({"id": int(match[1]), "name": match[3], "crashed": match[2] is not None,
-                            "frames": []})
+            threads.append(
+                {"id": int(match[1]), "name": match[3], "crashed": match[2] is not None, "frames": []}
+            )
             state = "thread"
             continue
         if match := THREAD_NAME.match(line):
@@ -129,13 +130,15 @@ def _frame(match: re.Match[str]) -> dict[str, Any]:
     symbol = match[3]
     if HEX_ADDRESS.match(symbol):
         symbol = None
-    return _without_none({
-        "module": None if match[1] == "???" else match[1],
-        "symbol": symbol,
-        "filename": match[4],
-        "lineno": int(match[5]) if match[5] else None,
-        "instruction_addr": hex(int(match[2], 16)),
-    })
+    return _without_none(
+        {
+            "module": None if match[1] == "???" else match[1],
+            "symbol": symbol,
+            "filename": match[4],
+            "lineno": int(match[5]) if match[5] else None,
+            "instruction_addr": hex(int(match[2], 16)),
+        }
+    )
 
 
 def _image(match: re.Match[str]) -> dict[str, Any]:

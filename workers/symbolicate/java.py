@@ -24,13 +24,29 @@ def remap_frame(frame: dict[str, Any], mappers: list[ProguardMapper]) -> list[di
     for mapper in mappers:
         remapped = mapper.remap_frame(class_name, method, int(line)) if line else []
         if remapped:
-            return [_java_frame(frame, item.class_name, item.method, item.line or None, item.file,
-                                inlined=depth < len(remapped) - 1)
-                    for depth, item in enumerate(remapped)]
+            return [
+                _java_frame(
+                    frame,
+                    item.class_name,
+                    item.method,
+                    item.line or None,
+                    item.file,
+                    inlined=depth < len(remapped) - 1,
+                )
+                for depth, item in enumerate(remapped)
+            ]
         method_only = mapper.remap_method(class_name, method)
         if method_only:
-            return [_java_frame(frame, method_only[0], _bare_method(method_only[1]), frame.get("lineno"),
-                                None, inlined=False)]
+            return [
+                _java_frame(
+                    frame,
+                    method_only[0],
+                    _bare_method(method_only[1]),
+                    frame.get("lineno"),
+                    None,
+                    inlined=False,
+                )
+            ]
         original_class = mapper.remap_class(class_name)
         if original_class:
             return [_java_frame(frame, original_class, method, frame.get("lineno"), None, inlined=False)]
@@ -46,8 +62,15 @@ def remap_class_name(full_name: str, mappers: list[ProguardMapper]) -> str | Non
     return None
 
 
-def _java_frame(frame: dict[str, Any], class_name: str, method: str, line: int | None,
-                source_file: str | None, *, inlined: bool) -> dict[str, Any]:
+def _java_frame(
+    frame: dict[str, Any],
+    class_name: str,
+    method: str,
+    line: int | None,
+    source_file: str | None,
+    *,
+    inlined: bool,
+) -> dict[str, Any]:
     new = dict(frame)
     new.setdefault("raw_module", frame.get("module"))
     new.setdefault("raw_function", frame.get("function"))

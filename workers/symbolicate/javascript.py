@@ -27,8 +27,14 @@ def map_frame(frame: dict[str, Any], sourcemap: SourceMapCache) -> dict[str, Any
     if token is None or not token.src:
         return None
     new = dict(frame)
-    new.setdefault("minified", {key: frame.get(key) for key in ("abs_path", "lineno", "colno", "function")
-                                if frame.get(key) is not None})
+    new.setdefault(
+        "minified",
+        {
+            key: frame.get(key)
+            for key in ("abs_path", "lineno", "colno", "function")
+            if frame.get(key) is not None
+        },
+    )
     new["abs_path"] = token.src
     new["filename"] = posixpath.basename(token.src)
     new["lineno"] = token.line

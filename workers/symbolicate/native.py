@@ -68,13 +68,17 @@ class ImageMap:
             if start is None:
                 continue
             size = parse_address(raw.get("image_size"))
-            parsed.append(Image(
-                index=index, start=start, end=start + size if size else None,
-                debug_id=raw.get("debug_id") or raw.get("uuid") or raw.get("id"),
-                code_file=raw.get("code_file") or raw.get("name"),
-                arch=known_arch(raw.get("arch")) or default_arch,
-                type=raw.get("type") or "macho",
-            ))
+            parsed.append(
+                Image(
+                    index=index,
+                    start=start,
+                    end=start + size if size else None,
+                    debug_id=raw.get("debug_id") or raw.get("uuid") or raw.get("id"),
+                    code_file=raw.get("code_file") or raw.get("name"),
+                    arch=known_arch(raw.get("arch")) or default_arch,
+                    type=raw.get("type") or "macho",
+                )
+            )
         parsed.sort(key=lambda image: image.start)
         self.images = parsed
         self._starts = [image.start for image in parsed]
@@ -103,8 +107,9 @@ def _arch_is_known(arch: str) -> bool:
     return arch_is_known(arch)
 
 
-def symbolicate_frame(frame: dict[str, Any], image: Image, symcache: SymCache,
-                      caller_frame: bool) -> list[dict[str, Any]] | None:
+def symbolicate_frame(
+    frame: dict[str, Any], image: Image, symcache: SymCache, caller_frame: bool
+) -> list[dict[str, Any]] | None:
     """Return the frame expanded into one frame per inline level (innermost first), or None.
 
     The original ``instruction_addr`` stays on every produced frame; ``inlined`` marks the frames
@@ -177,5 +182,11 @@ def arch_from_code_type(code_type: str | None) -> str | None:
     if not code_type:
         return None
     text = code_type.split("(")[0].strip().upper()
-    return {"X86-64": "x86_64", "X86": "x86", "ARM-64": "arm64", "ARM64": "arm64", "ARM": "arm",
-            "ARM64E": "arm64e"}.get(text)
+    return {
+        "X86-64": "x86_64",
+        "X86": "x86",
+        "ARM-64": "arm64",
+        "ARM64": "arm64",
+        "ARM": "arm",
+        "ARM64E": "arm64e",
+    }.get(text)

@@ -67,8 +67,12 @@ def _expand_apple_report(ctx: ProcessingContext) -> bool:
         device = report.setdefault("device", {})
         if isinstance(device, dict):
             device.setdefault("arch", parsed["arch"])
-    ctx.note(STAGE, "parsed_apple_crash_report", path="apple_crash_report",
-             count=sum(len(thread["frames"]) for thread in parsed["threads"]))
+    ctx.note(
+        STAGE,
+        "parsed_apple_crash_report",
+        path="apple_crash_report",
+        count=sum(len(thread["frames"]) for thread in parsed["threads"]),
+    )
     return True
 
 
@@ -150,8 +154,11 @@ class _Resolver:
             path = self.index.find_native(image.debug_id) if image.debug_id else None
             self._symcaches[key] = self.store.open_symcache(path) if path else None
             if path is None:
-                self._missing(("native", key), f"images[{image.index}]", {
-                    "image": image.name, "debug_id": image.debug_id, "arch": image.arch, "type": image.type})
+                self._missing(
+                    ("native", key),
+                    f"images[{image.index}]",
+                    {"image": image.name, "debug_id": image.debug_id, "arch": image.arch, "type": image.type},
+                )
         return self._symcaches[key]
 
     # -- java ------------------------------------------------------------------------------------
@@ -163,14 +170,20 @@ class _Resolver:
         """ProGuard mappers for this report: by image UUID, else by app version + build."""
         if self._mappers is None:
             self._mappers = []
-            listed = [(i, image) for i, image in enumerate(self.report.get("images") or [])
-                      if isinstance(image, dict) and image.get("type") == "proguard"]
+            listed = [
+                (i, image)
+                for i, image in enumerate(self.report.get("images") or [])
+                if isinstance(image, dict) and image.get("type") == "proguard"
+            ]
             for i, image in listed:
                 uuid = image.get("uuid") or image.get("debug_id")
                 path = self.index.find_proguard(uuid) if uuid else None
                 if path is None:
-                    self._missing(("proguard", str(uuid)), f"images[{i}]", {
-                        "image": "proguard mapping", "debug_id": uuid, "arch": None, "type": "proguard"})
+                    self._missing(
+                        ("proguard", str(uuid)),
+                        f"images[{i}]",
+                        {"image": "proguard mapping", "debug_id": uuid, "arch": None, "type": "proguard"},
+                    )
                 else:
                     self._mappers.append(self.store.open_proguard(path))
             app = self.report.get("app") if isinstance(self.report.get("app"), dict) else {}
@@ -185,8 +198,9 @@ class _Resolver:
         if not isinstance(exception, dict) or not exception.get("type") or "raw_type" in exception:
             return
         if self.platform != "android" and not any(
-                isinstance(image, dict) and image.get("type") == "proguard"
-                for image in self.report.get("images") or []):
+            isinstance(image, dict) and image.get("type") == "proguard"
+            for image in self.report.get("images") or []
+        ):
             return
         mappers = self.mappers()
         module = exception.get("module")
@@ -207,16 +221,27 @@ class _Resolver:
         debug_id = self._js_debug_id(abs_path)
         found = self.index.find_sourcemap(abs_path, self.report.get("release"), debug_id)
         if found is None:
-            self._missing(("sourcemap", abs_path), path, {
-                "image": posixpath.basename(abs_path.split("?")[0]) or abs_path,
-                "debug_id": debug_id, "arch": None, "type": "sourcemap"})
+            self._missing(
+                ("sourcemap", abs_path),
+                path,
+                {
+                    "image": posixpath.basename(abs_path.split("?")[0]) or abs_path,
+                    "debug_id": debug_id,
+                    "arch": None,
+                    "type": "sourcemap",
+                },
+            )
             return [dict(frame, symbolicated=False)]
         mapped = javascript.map_frame(frame, self.store.open_sourcemap(*found))
         return [mapped] if mapped else [dict(frame, symbolicated=False)]
 
     def _js_debug_id(self, abs_path: str) -> str | None:
         for image in self.report.get("images") or []:
-            if isinstance(image, dict) and image.get("type") == "sourcemap" and image.get("code_file") == abs_path:
+            if (
+                isinstance(image, dict)
+                and image.get("type") == "sourcemap"
+                and image.get("code_file") == abs_path
+            ):
                 return image.get("debug_id")
         return None
 
