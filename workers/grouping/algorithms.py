@@ -65,7 +65,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             id="sig:1",
             released="2025-11-29",
             siglists="sig1",
-            rules_digest="ce1e789bd558e1ee98483febbeea4b230638bce945004ec6afcbceed7f31e01e",
+            rules_digest="bc025f56260cca4d6dcafb3fbc8b8a209b9c6e5c0fa456a4973b86495a57f28e",
             changelog="""
             First algorithm.
             - Stack: the exception's own frames (managed crashes), else the crashing thread, else
