@@ -97,13 +97,13 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'crashsvc.sqlite3'}"
 
 
-def _make_app(tmp_path: Path, redis_url: str, database_url: str, **overrides):
+def _make_app(tmp_path: Path, session_redis_url: str, database_url: str, **overrides):
     from crashsvc.app import create_app
     from crashsvc.migrate import upgrade_database
     from workers import runtime
 
     upgrade_database(database_url)
-    settings = {"DATA_DIR": str(tmp_path / "data"), "REDIS_URL": redis_url, "DATABASE_URL": database_url,
+    settings = {"DATA_DIR": str(tmp_path / "data"), "REDIS_URL": session_redis_url, "DATABASE_URL": database_url,
                 "RATE_LIMIT_PER_MINUTE": "0", "LOG_LEVEL": "INFO"}
     settings.update({key.upper(): value for key, value in overrides.items()})
     app = create_app(settings)

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from crashsvc.models import Group, Report
 from workers.context import ProcessingContext
 
-GROUP_HOOKS: list[Any] = []  # callables (session, group, report, ctx) run in the same transaction
 
 
 def _occurred_at(report: dict[str, Any]) -> datetime | None:
@@ -86,17 +85,25 @@ def store_report(ctx: ProcessingContext) -> None:
                 )
                 session.add(report)
                 session.flush()  # the primary key decides "already stored" before any count moves
-                session.execute(
-                    update(Group).where(Group.id == group.id)
-                    .values(count=Group.count + 1, last_seen=_later(Group.last_seen, ctx.received_at))
-                )
-                for hook in GROUP_HOOKS:
-                    hook(session, group, report, ctx)
+                count_report_in_group(session, group, report)
         except IntegrityError:
             if session.get(Report, ctx.report_id) is None:
                 raise
             return  # stored by an earlier attempt: nothing to count again
     ctx.group_id = group.id
+
+
+def count_report_in_group(session: Session, group: Group, report: Report) -> None:
+    """Add a stored report to its group's aggregates (the one place that counts; see uncount)."""
+    session.execute(
+        update(Group).where(Group.id == group.id)
+        .values(count=Group.count + 1, last_seen=_later(Group.last_seen, report.received_at))
+    )
+
+
+def uncount_report_from_group(session: Session, group_id: int, report: Report) -> None:
+    """Remove a report from its group's aggregates (purge, deletion, regrouping)."""
+    session.execute(update(Group).where(Group.id == group_id).values(count=Group.count - 1))
 
 
 def _later(column: Any, moment: datetime) -> Any:
