@@ -18,7 +18,6 @@ from crashsvc.models import Group, Report
 from workers.context import ProcessingContext
 
 
-
 def _occurred_at(report: dict[str, Any]) -> datetime | None:
     value = report.get("timestamp")
     try:
