@@ -18,7 +18,7 @@ EMAIL = re.compile(
 # be a heap size, a timestamp or a counter. Accepted shapes: +country…, NANP with separators, trunk-0
 # national numbers with separators, and any digit run right after a phone word ("tel:", "phone =").
 PHONE = re.compile(
-    r"(?P<intl>(?<![\w+])\+\d{1,15}(?:[ .\-]?\(\d{1,5}\)|[ .\-]\d{1,10})*(?!\w|[.\-]\d))"
+    r"(?P<intl>(?<![\w+])\+\d{1,15}(?:[ .\-]?\(\d{1,5}\)[ .\-]?\d{1,10}|[ .\-]\d{1,10})*(?!\w|[.\-]\d))"
     r"|(?P<nanp>(?<![\w.+:/\-])(?:\(\d{3}\)[ ]?|\d{3}[ .\-])\d{3}[ .\-]\d{4}(?!\w|[.:\-]\d))"
     r"|(?P<trunk>(?<![\w.+:/\-])(?:\(0\d{1,4}\)|0\d{1,4})(?:[ /\-]\d{2,8}){1,4}(?!\w|[.:/\-]\d))"
     r"|(?:\b(?:phone|tel|telephone|mobile|cell|msisdn|sms|whatsapp|fax)(?:[ _-]?(?:no|number|nr|num))?"

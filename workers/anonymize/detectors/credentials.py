@@ -24,6 +24,8 @@ API_KEY = re.compile(
 # FCM registration tokens; APNs tokens are 64 hex digits and are caught by key name and label instead,
 # because a bare 64-hex string in a crash report is far more often a content hash.
 PUSH_TOKEN = re.compile(r"\b[\w\-]{11,}:APA91b[\w\-]{20,}")
+# Google Analytics client ids (the _ga cookie): a per-browser advertising identifier.
+ANALYTICS_ID = re.compile(r"\bGA\d\.\d\.\d{6,12}\.\d{9,10}\b")
 COOKIE_HEADER = re.compile(r"\b(?:set-)?cookie[ \t]*:[ \t]*(?P<value>[^\r\n]+)", re.IGNORECASE)
 
 
@@ -43,5 +45,6 @@ def credential_detectors() -> list[Detector]:
         Detector("cookie", "credentials", COOKIE_HEADER, "[cookie]", needs=("cookie",), group="value"),
         Detector("api_key", "credentials", API_KEY, "[api-key]", needs=("akia", "asia", "aiza", "k_live_", "k_test_",
                  "gh", "glpat-", "xox", "sg.", "sk")),
+        Detector("analytics_id", "hardware_id", ANALYTICS_ID, "[ad-id]", needs=("ga",)),
         Detector("push_token", "credentials", PUSH_TOKEN, "[push-token]", needs=(":apa91b",)),
     ]

@@ -14,6 +14,7 @@ from workers.anonymize.detectors.base import Detector, ScanState, digits_of
 # Issuer prefixes start with 2-6; starting there also keeps millisecond timestamps (1…) out.
 CARD = re.compile(r"(?<![\w.+\-])[2-6](?:\d[ \-]?){11,17}\d(?!\w|[.\-]\d)")
 IMEI = re.compile(r"(?<![\w.+\-])\d{2}[ \-]?\d{6}[ \-]?\d{6}[ \-]?\d(?!\w|[.\-]\d)")
+ICCID = re.compile(r"(?<![\w.+\-])89\d{16,20}(?!\w|[.\-]\d)")
 IBAN = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?!\w)")
 SSN = re.compile(
     r"(?<![\w\-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\w|-\d)"
@@ -47,10 +48,11 @@ def _accept_gps(match: re.Match[str], state: ScanState) -> bool:
 
 
 def number_detectors() -> list[Detector]:
-    """IBAN and IMEI before cards (a 15-digit Luhn number is more likely an IMEI than an Amex card)."""
+    """IBAN, IMEI and ICCID before cards (a 15-digit Luhn number is more likely an IMEI than an Amex card)."""
     return [
         Detector("iban", "financial", IBAN, "[iban]", needs_digit=True, accept=_accept_iban),
         Detector("imei", "hardware_id", IMEI, "[imei]", needs_digit=True, accept=_accept_imei),
+        Detector("iccid", "hardware_id", ICCID, "[iccid]", needs=("89",), accept=_accept_imei),
         Detector("card", "financial", CARD, "[card]", needs_digit=True, accept=_accept_card),
         Detector("ssn", "financial", SSN, "[ssn]", needs_digit=True, group="last"),
         Detector("gps", "location", GPS, "[gps]", needs_digit=True, accept=_accept_gps),

@@ -15,10 +15,11 @@ USER_PLACEHOLDER = "<user>"
 SHARED_HOMES = frozenset({"shared", "public", "default", "all users", "default user", USER_PLACEHOLDER})
 
 HOME_DIR = re.compile(
-    r"(?P<prefix>(?:/private)?/(?:Users|home|var/home|export/home)/)(?P<owner>[^/\s\"'<>:;,()]+)"
-    r"|(?P<winprefix>\b[A-Za-z]:(?:\\\\|\\|/)+(?:Users|Documents and Settings)(?:\\\\|\\|/)+)"
+    # Case-sensitive on Unix so that URL paths such as /users/42/avatar are left to the other detectors.
+    r"(?P<prefix>(?<![\w.])(?:/private)?/(?:Users|home|var/home|export/home)/)(?P<owner>[^/\s\"'<>:;,()]+)"
+    r"|(?P<winprefix>\b[A-Za-z]:(?:\\\\|\\|/)+(?i:Users|Documents and Settings)(?:\\\\|\\|/)+)"
     r"(?P<winowner>[^\\/\"'<>:;,*?|\r\n]+?(?=\\|/)|[^\\/\s\"'<>:;,*?|]+)",
-    re.IGNORECASE,
+
 )
 CONTAINER_ID = re.compile(
     r"(?<=[/\\])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?=[/\\]|$|[\s\"'),;])"
@@ -63,7 +64,7 @@ def generalize_android_dir(match: re.Match[str], state: ScanState) -> str:
 def path_detectors() -> list[Detector]:
     """Home directories, container ids and Android install dirs, all generalized by default."""
     return [
-        Detector("userpath", "account_identity", HOME_DIR, "<user>", needs=("users", "home"),
+        Detector("userpath", "account_identity", HOME_DIR, "<user>", needs=("/users/", "/home/", "\\users\\", ":/users/", "documents and settings"),
                  accept=_accept_home, generalize=generalize_home),
         Detector("container_path", "install_id", CONTAINER_ID, "<uuid>", needs=("/", "\\"),
                  generalize=generalize_container),
