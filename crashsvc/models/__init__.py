@@ -4,6 +4,8 @@ from crashsvc.models.apps import App, Membership
 from crashsvc.models.base import Base
 from crashsvc.models.groups import Group
 from crashsvc.models.reports import Report
+from crashsvc.models.symbols import ReportMissingSymbol, SymbolFile
 from crashsvc.models.users import ApiToken, User
 
-__all__ = ["ApiToken", "App", "Base", "Group", "Membership", "Report", "User"]
+__all__ = ["ApiToken", "App", "Base", "Group", "Membership", "Report", "ReportMissingSymbol", "SymbolFile",
+           "User"]
