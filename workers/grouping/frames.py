@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +41,11 @@ class NamedFrame:
 
 def parse_address(value: Any) -> int | None:
     """``"0x1a2b"``, ``"6699"`` or ``6699`` → 6699; anything else → None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if type(value) is int:
         return value
     if isinstance(value, str):
-        text = value.strip().lower()
         try:
-            return int(text, 16) if text.startswith("0x") else int(text)
+            return int(value, 16) if value[:2] in ("0x", "0X") else int(value)
         except ValueError:
             return None
     return None
@@ -56,6 +54,11 @@ def parse_address(value: Any) -> int | None:
 def basename(path: Any) -> str | None:
     if not isinstance(path, str) or not path:
         return None
+    return _basename(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _basename(path: str) -> str | None:
     return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or None
 
 
@@ -85,27 +88,39 @@ class ImageIndex:
     """Finds the loaded image containing an address, to name unsymbolicated frames module+offset."""
 
     def __init__(self, images: Any) -> None:
+        self._images = images
+        self._starts: list[int] | None = None
+        self._spans: list[tuple[int, dict[str, Any]]] = []
+
+    def _build(self) -> list[int]:
+        """Index the images on first use (most reports never look one up); sizes and names stay lazy."""
         spans = []
-        for image in images if isinstance(images, list) else []:
-            if not isinstance(image, dict):
-                continue
-            start, size = parse_address(image.get("image_addr")), parse_address(image.get("image_size"))
-            name = basename(image.get("code_file")) or basename(image.get("debug_file"))
-            if start is not None and name:
-                spans.append((start, start + size if size else None, name))
-        spans.sort(key=lambda span: span[0])
-        self._starts = [span[0] for span in spans]
+        for image in self._images if isinstance(self._images, list) else []:
+            if type(image) is dict:
+                start = parse_address(image.get("image_addr"))
+                if start is not None:
+                    spans.append((start, image))
+        spans.sort(key=_span_start)
         self._spans = spans
+        self._starts = [span[0] for span in spans]
+        return self._starts
 
     def find(self, address: int) -> tuple[int, str] | None:
         """(image start, image basename) of the image containing ``address``."""
-        position = bisect.bisect_right(self._starts, address) - 1
+        starts = self._starts if self._starts is not None else self._build()
+        position = bisect.bisect_right(starts, address) - 1
         if position < 0:
             return None
-        start, end, name = self._spans[position]
-        if end is not None and address >= end:
+        start, image = self._spans[position]
+        size = parse_address(image.get("image_size"))
+        name = basename(image.get("code_file")) or basename(image.get("debug_file"))
+        if not name or (size and address >= start + size):
             return None
         return start, name
+
+
+def _span_start(span: tuple[int, dict[str, Any]]) -> int:
+    return span[0]
 
 
 def frame_language(frame: dict[str, Any], platform: str) -> str:
@@ -128,11 +143,13 @@ def frame_language(frame: dict[str, Any], platform: str) -> str:
 def name_frame(index: int, frame: dict[str, Any], platform: str, images: ImageIndex) -> NamedFrame:
     """Give a frame its stable name: a normalized function, or ``image+0xoffset`` without a symbol."""
     language = frame_language(frame, platform)
-    in_app = frame.get("in_app") if isinstance(frame.get("in_app"), bool) else None
-    function = next(
-        (frame[key] for key in ("function", "raw_function", "symbol") if isinstance(frame.get(key), str)),
-        None,
-    )
+    in_app = frame.get("in_app")
+    if not isinstance(in_app, bool):
+        in_app = None
+    function = frame.get("function")
+    if not isinstance(function, str):
+        function = frame.get("raw_function") or frame.get("symbol")
+        function = function if isinstance(function, str) else None
     package = basename(frame.get("package"))
     symbolicated = not is_placeholder(function)
     if language == "java" and (symbolicated or frame.get("module")):

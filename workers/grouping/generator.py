@@ -120,9 +120,11 @@ class SignatureGenerator:
         self, stack: Any, platform: str, rules: RuleSet, images: ImageIndex, explanation: list[dict[str, Any]]
     ) -> list[str]:
         named = [name_frame(i, frame, platform, images) for i, frame in enumerate(stack.frames)]
-        start = next((f.index for f in named if rules.sentinel.match(f.name, f.package)), 0)
+        # Rules describe functions: a frame without a symbol is matched by its image (package=) only.
+        classes = [rules.classify(f.name if f.symbolicated else "", f.package) for f in named]
+        start = next((f.index for f in named if classes[f.index][0]), 0)
         # An in-app frame ends the walk only if no rule keeps the walk going past it.
-        has_app = any(f.in_app is True and _classify(f, rules) == (None, None) for f in named[start:])
+        has_app = any(f.in_app is True and classes[f.index][1:] == (None, None) for f in named[start:])
         explanation.append(
             {
                 "kind": "stack",
@@ -144,7 +146,7 @@ class SignatureGenerator:
         contributing: list[str] = []
         for frame in named[start:]:
             lead = "sentinel frame, the signature starts here; " if frame.index == start > 0 else ""
-            if self._decide(frame, rules, has_app, contributing, explanation, lead):
+            if self._decide(frame, classes[frame.index][1:], has_app, contributing, explanation, lead):
                 rest = len(named) - frame.index - 1
                 if rest:
                     explanation.append(
@@ -161,14 +163,14 @@ class SignatureGenerator:
     def _decide(
         self,
         frame: NamedFrame,
-        rules: RuleSet,
+        rules: tuple[Rule | None, Rule | None],
         has_app: bool,
         contributing: list[str],
         explanation: list[dict[str, Any]],
         lead: str,
     ) -> bool:
         """Record one frame's fate; True when the signature is complete."""
-        prefix, irrelevant = _classify(frame, rules)
+        prefix, irrelevant = rules
         if irrelevant is not None:
             explanation.append(_entry(frame, False, lead + f"irrelevant: {irrelevant.comment}", irrelevant))
             return False
@@ -198,12 +200,6 @@ class SignatureGenerator:
             return False
         explanation[-1]["hint"] += f"; frame limit ({self.max_frames}) reached"
         return True
-
-
-def _classify(frame: NamedFrame, rules: RuleSet) -> tuple[Rule | None, Rule | None]:
-    """(prefix rule, irrelevant rule); a prefix rule wins, so ``memcpy`` survives ``package=libsystem_.*``."""
-    prefix = rules.prefix.match(frame.name, frame.package)
-    return prefix, None if prefix else rules.irrelevant.match(frame.name, frame.package)
 
 
 def _entry(frame: NamedFrame, contributes: bool, hint: str, rule: Rule | None) -> dict[str, Any]:

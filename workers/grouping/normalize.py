@@ -8,6 +8,7 @@ wrappers, bundler content hashes. Line numbers and addresses never reach a name 
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Names a client or symbolicator puts where it has no symbol; such frames are named module+offset.
@@ -18,6 +19,8 @@ _OPERATOR_TOKEN_RE = re.compile(
     r"\s*(?:\(\)|\[\]|<=>|<<=|>>=|<<|>>|<=|>=|->\*|->|<|>|(?:new|delete)(?:\[\])?|[^\s(<\[]+)"
 )
 _ANON_NAMESPACE = "(anonymous namespace)"
+_BRACKET_TOKEN_RE = re.compile(r"->|(?<![\w])operator(?![\w])|\(anonymous namespace\)|[{(<\[)>\]]")
+_BRACKET_TOKEN_NO_SQUARE_RE = re.compile(r"->|(?<![\w])operator(?![\w])|\(anonymous namespace\)|[{(<)>]")
 _CLONE_SUFFIX_RE = re.compile(r"\s*\[clone [^\]]*\]")
 _GCC_SUFFIX_RE = re.compile(r"(?:\.(?:cold|part|isra|constprop|llvm|lto_priv)(?:\.\d+)*)+$")
 _RUST_HASH_RE = re.compile(r"::h[0-9a-f]{16}$")
@@ -70,6 +73,9 @@ _JS_ANONYMOUS_RE = re.compile(r"^(?:|\?anon_\d+_?|<anonymous>|anonymous|\?)$")
 _FILE_HASH_RE = re.compile(r"[.-][0-9a-f]{8,}(?=\.)")
 _DART_CLOSURE_RE = re.compile(r"<anonymous closure>")
 
+# Normalized names are memoised per process: system frames repeat across nearly every report.
+NAME_CACHE_SIZE = 65536
+
 
 def is_placeholder(name: str | None) -> bool:
     """True when ``name`` is no symbol at all (empty, ``<redacted>``, ``???``, a bare address)."""
@@ -78,45 +84,44 @@ def is_placeholder(name: str | None) -> bool:
 
 def strip_brackets(name: str, square: bool = True) -> str:
     """Drop every ``(...)``, ``<...>`` (and ``[...]``) group, keeping operator tokens and lambdas."""
+    token_re = _BRACKET_TOKEN_RE if square else _BRACKET_TOKEN_NO_SQUARE_RE
+    token = token_re.search(name)
+    if token is None:
+        return name
     out: list[str] = []
     depth = 0
-    i, n = 0, len(name)
-    while i < n:
-        char = name[i]
-        if char == "-" and name.startswith("->", i):  # Swift / C++ arrow, not a closing bracket
+    pos = 0
+    while token is not None:
+        start, text = token.start(), token.group()
+        if depth == 0:
+            out.append(name[pos:start])
+        pos = token.end()
+        if text == "->":  # Swift / C++ arrow, not a closing bracket
             if depth == 0:
                 out.append("->")
-            i += 2
-            continue
-        if depth == 0:
-            if name.startswith("operator", i) and (
-                i == 0 or not (name[i - 1].isalnum() or name[i - 1] == "_")
-            ):
-                match = _OPERATOR_TOKEN_RE.match(name, i + 8)
-                end = match.end() if match else i + 8
-                out.append(name[i:end])
-                i = end
-                continue
-            if name.startswith(_ANON_NAMESPACE, i):
-                out.append(_ANON_NAMESPACE)
-                i += len(_ANON_NAMESPACE)
-                continue
-            if char == "{":  # gcc "{lambda(int)#1}", "{unnamed type#2}": keep the kind, drop the rest
-                close = _matching_brace(name, i)
-                inner = re.sub(r"\(.*\)|#\d+", "", name[i + 1 : close]).strip()
-                out.append("{" + inner + "}")
-                i = close + 1
-                continue
-        if char in "(<" or (square and char == "["):
+        elif text == "operator":
+            if depth == 0:  # copy the operator token verbatim so ``operator<`` survives
+                match = _OPERATOR_TOKEN_RE.match(name, pos)
+                end = match.end() if match else pos
+                out.append(name[start:end])
+                pos = end
+        elif text == _ANON_NAMESPACE:
+            if depth == 0:
+                out.append(text)
+        elif text == "{":
+            if depth == 0:  # gcc "{lambda(int)#1}", "{unnamed type#2}": keep the kind, drop the rest
+                close = _matching_brace(name, start)
+                out.append("{" + re.sub(r"\(.*\)|#\d+", "", name[start + 1 : close]).strip() + "}")
+                pos = close + 1
+        elif text in "(<[":
             depth += 1
-        elif char in ")>" or (square and char == "]"):
-            if depth:
-                depth -= 1
-            else:
-                out.append(char)
-        elif depth == 0:
-            out.append(char)
-        i += 1
+        elif depth:
+            depth -= 1
+        else:
+            out.append(text)  # unbalanced closing bracket: keep it
+        token = token_re.search(name, pos)
+    if depth == 0:
+        out.append(name[pos:])
     return "".join(out)
 
 
@@ -132,6 +137,7 @@ def _matching_brace(text: str, start: int) -> int:
     return len(text) - 1
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def normalize_native(name: str) -> str:
     """Normalize a C, C++, Objective-C, Swift or Rust symbol as a symbolicator demangled it."""
     name = " ".join(name.split())
@@ -201,6 +207,7 @@ def _strip_swift_prefixes(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def normalize_java(module: str | None, function: str | None) -> str:
     """``com.a.Foo$$Lambda$12/0x1f.lambda$onCreate$3`` → ``com.a.Foo$$Lambda.lambda$onCreate``."""
     cls = (module or "").strip()
@@ -213,6 +220,7 @@ def normalize_java(module: str | None, function: str | None) -> str:
     return f"{cls}.{method}" if cls else method
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def normalize_javascript(function: str | None, filename: str | None) -> str:
     """``async Object.onPress [as handler]`` in ``/static/main.3f9a2c1b.js`` → ``onPress (main.js)``."""
     name = _JS_ALIAS_RE.sub("", " ".join((function or "").split()))
@@ -232,6 +240,7 @@ def source_basename(path: str | None) -> str:
     return _FILE_HASH_RE.sub("", base)
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def normalize_dart(function: str | None) -> str:
     """``_CartState.build.<anonymous closure>`` keeps its shape; generic arguments go."""
     name = " ".join((function or "").split())

@@ -20,6 +20,7 @@ from pathlib import Path
 
 KINDS = ("sentinel", "irrelevant", "prefix")
 PACKAGE_MARKER = "package="
+MATCH_CACHE_SIZE = 65536
 _INLINE_COMMENT_RE = re.compile(r"\s+#\s?(.*)$")
 
 
@@ -72,6 +73,9 @@ class RuleList:
         return None
 
 
+Classification = tuple["Rule | None", "Rule | None", "Rule | None"]
+
+
 @dataclass
 class RuleSet:
     """Sentinel, irrelevant and prefix lists for one platform, loaded from one version directory."""
@@ -80,6 +84,20 @@ class RuleSet:
     irrelevant: RuleList
     prefix: RuleList
     groups: tuple[str, ...]
+    # Decisions are memoised per (name, image): the same system frames recur in nearly every report.
+    _memo: dict[tuple[str, str | None], Classification] = field(default_factory=dict, repr=False)
+
+    def classify(self, name: str, package: str | None) -> Classification:
+        """(sentinel, prefix, irrelevant) rules for a frame; a prefix rule wins over an irrelevant one."""
+        key = (name, package)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= MATCH_CACHE_SIZE:
+                self._memo.clear()
+            prefix = self.prefix.match(name, package)
+            irrelevant = None if prefix else self.irrelevant.match(name, package)
+            found = self._memo[key] = (self.sentinel.match(name, package), prefix, irrelevant)
+        return found
 
 
 def parse_rule_file(text: str, kind: str, source: str) -> list[Rule]:
