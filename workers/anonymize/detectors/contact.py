@@ -56,7 +56,7 @@ _DEVICES = (
     r"Watch|Laptop|PC|Android|Kindle|Surface|Headphones|Buds"
 )
 DEVICE_NAME = re.compile(
-    rf"(?:\b[A-Z][\w\-]*[ ]){{0,2}}\b[\w\-]+['’]s[ ](?:{_DEVICES})(?:[ ](?:\d+|Pro|Max|Plus|mini|Ultra|\(\d+\)))*"
+    rf"(?:\b[A-Z][\w\-]*[ ]){{0,2}}\b[A-Z][\w\-]*['’]s[ ](?:{_DEVICES})(?:[ ](?:\d+|Pro|Max|Plus|mini|Ultra|\(\d+\)))*"
     rf"|\b(?:{_DEVICES})[ ](?:de|von|di|van|da|do|du|of)[ ][A-Z][\w\-]*(?:[ ][A-Z][\w\-]*)?",
 )
 

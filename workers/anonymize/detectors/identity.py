@@ -20,7 +20,8 @@ UUID = re.compile(r"(?<![\w\-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9
 
 LABELLED = re.compile(
     r"(?<![\w\"'])(?P<quote>[\"']?)(?P<key>[A-Za-z][\w.\-]{0,40}?)(?P=quote)[ \t]*[:=][ \t]*"
-    r"(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?[^\s,;&)}\[\]\"'<>]+)"
+    # The value sits in a lookahead so that a rejected pair does not swallow the next label.
+    r"(?=(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?[^\s,;&)}\[\]\"'<>]+))"
 )
 # After a name-like key, a value may continue over capitalised words ("name: Jane Q. Doe").
 _NAME_CONTINUATION = re.compile(r"(?:[ ][A-Z][\w'’.\-]*){1,3}")
