@@ -57,6 +57,21 @@ def parse_duration_seconds(raw: str) -> int:
     return value * unit
 
 
+def parse_positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
+def parse_backoff(raw: str) -> list[int]:
+    """Parse ``5,30,120``: seconds to wait before each successive retry."""
+    values = [int(part) for part in raw.split(",") if part.strip()]
+    if not values or any(value < 0 for value in values):
+        raise ValueError(f"expected comma-separated seconds like 5,30,120, got {raw!r}")
+    return values
+
+
 def parse_optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
@@ -98,10 +113,19 @@ SETTINGS: tuple[Setting, ...] = (
             "Redis/Valkey URL; empty means the embedded Valkey that `crashsvc serve` starts."),
     Setting("SYMBOLS_DIR", "", parse_optional_path,
             "Content-addressed symbol store; empty means DATA_DIR/symbols."),
+    Setting("SYMBOLS_MAX_UPLOAD_BYTES", str(2 * 1024**3), parse_positive_int,
+            "Largest symbol upload (request body, and a zip's files after decompression); more is 413."),
+    Setting("SYMBOLS_MAX_FILES", "10000", parse_positive_int, "Most files one symbol upload (folder or zip) may hold."),
+    Setting("SYMBOLS_MAX_OPEN_HANDLES", "64", parse_positive_int,
+            "SymCaches / mappings / source maps a worker keeps open at once (least recently used go first)."),
+    Setting("SYMBOLS_MAX_OPEN_BYTES", str(512 * 1024**2), parse_positive_int,
+            "Bytes of open symbol files a worker keeps at once; bounds its memory however many apps it serves."),
     Setting("SPOOL_DIR", "", parse_optional_path,
             "Encrypted on-disk spool used while Redis is unreachable; empty means DATA_DIR/spool."),
     Setting("SPOOL_MAX_BYTES", "268435456", parse_positive_int,
             "Cap on the spool's total size; past it ingestion answers 503 with Retry-After."),
+    Setting("SPOOL_MOVE_INTERVAL", "1", parse_positive_float,
+            "Seconds between attempts to move spooled reports into the queue while any are waiting."),
     # Secrets (generated into DATA_DIR/secrets.json on first run when not given).
     Setting("SECRET_KEY", "", parse_optional_str,
             "Flask session signing key; generated into DATA_DIR on first run when empty."),
@@ -125,6 +149,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOB_TIMEOUT", "5m", parse_duration_seconds, "Longest one processing job may run."),
     Setting("JOB_RETRIES", "5", parse_non_negative_int,
             "Retries (with backoff) for a report whose processing failed transiently."),
+    Setting("JOB_RETRY_BACKOFF", "5,30,120,600,1800", parse_backoff,
+            "Seconds before each successive retry of a transiently failed report (last value repeats)."),
+    Setting("WORKER_HEARTBEAT_TTL", "30", parse_positive_int,
+            "Seconds after which a running job whose worker stopped refreshing it counts as abandoned."),
+    Setting("WORKER_MAINTENANCE_INTERVAL", "5", parse_positive_float,
+            "Seconds between a worker's checks for abandoned jobs and spooled reports."),
+    Setting("DB_RETRY_MAX_DELAY", "30", parse_positive_float,
+            "Longest wait between a worker's reconnection attempts while the database is unreachable."),
     Setting("WORKER_BATCH_SIZE", "50", parse_positive_int,
             "Reports a worker takes per batch when the queue is busy."),
     # Privacy.

@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import zstandard
@@ -19,15 +20,19 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from crashsvc import metrics
 from crashsvc.keys import PayloadSealer
 
 PROCESS_REPORT_JOB = "workers.jobs.process_report"
+BUILD_SYMCACHES_JOB = "workers.symbol_jobs.build_symcaches"
+REPROCESS_REPORT_JOB = "workers.reprocess.reprocess_report"
+TASK_RETRY_INTERVAL = [5, 30, 120, 600]  # follow-up tasks: a failed SymCache build or reprocess
 RAW_PREFIX = "crashsvc:raw:"
 SEEN_PREFIX = "crashsvc:seen:"
+ACCEPT_SCRIPT = Path(__file__).with_name("accept_report.lua")
 ID_NAMESPACE = uuid.UUID("6f1c1f0e-3d3a-4c6e-9b59-4f0f6c1e2a11")
 
-_compressor = zstandard.ZstdCompressor(level=3)
-_decompressor = zstandard.ZstdDecompressor()
+# zstandard's (de)compressor objects are not thread-safe (gunicorn runs threads): one per call.
 
 
 def report_id_for(app_id: int, client_report_id: str | None) -> str:
@@ -49,7 +54,8 @@ class ReportQueue:
     """Queues report ids (RQ) with their sealed payloads, and reads them back in the worker."""
 
     def __init__(self, redis: Redis, sealer: PayloadSealer, queue_name: str, raw_ttl: int,
-                 idempotency_ttl: int, job_timeout: int, job_retries: int):
+                 idempotency_ttl: int, job_timeout: int, job_retries: int,
+                 retry_backoff: list[int] | None = None):
         self.redis = redis
         self.sealer = sealer
         self.queue = Queue(queue_name, connection=redis)
@@ -57,30 +63,52 @@ class ReportQueue:
         self.idempotency_ttl = idempotency_ttl
         self.job_timeout = job_timeout
         self.job_retries = job_retries
+        self._accept_script = redis.register_script(ACCEPT_SCRIPT.read_text())
+        self.retry_backoff = retry_backoff or [5, 30, 120, 600, 1800]
 
     # -- the web side -------------------------------------------------------------------------
     def seal(self, report_id: str, app_id: int, received_at: datetime, report_json: bytes) -> bytes:
         header = json.dumps({"app_id": app_id, "received_at": received_at.isoformat()}).encode()
-        return self.sealer.seal(_compressor.compress(header + b"\n" + report_json), report_id)
+        return self.sealer.seal(zstandard.ZstdCompressor(level=3).compress(header + b"\n" + report_json), report_id)
+
+    def accept(self, report_id: str, sealed: bytes, check_duplicate: bool, rate_key: str = "",
+               rate_limit: int = 0) -> int:
+        """Queue a sealed report in one atomic round trip: 1 accepted, 0 a resend, -1 rate-limited.
+
+        A Lua script checks the rate limit and the idempotency marker, stores the raw payload and
+        replays RQ's own enqueue commands, so a report is either fully queued or not at all, a
+        resend never queues a second job, and with ``appendfsync always`` one request costs one
+        fsync group instead of one per command.
+        """
+        args: list = [rate_limit, 120, "1" if check_duplicate else "0", self.idempotency_ttl, sealed,
+                      self.raw_ttl]
+        for command in self._rq_enqueue_commands(report_id):
+            args.append(len(command))
+            args.extend(command)
+        keys = [rate_key or "crashsvc:rate:none", SEEN_PREFIX + report_id, RAW_PREFIX + report_id,
+                metrics.COUNTERS_KEY]
+        return int(self._accept_script(keys=keys, args=args))
 
     def enqueue(self, report_id: str, sealed: bytes, check_duplicate: bool) -> bool:
-        """Queue a sealed report in one round trip; False when ``report_id`` was already accepted.
+        """Queue without a rate limit (the spool mover); False when it was a resend."""
+        return self.accept(report_id, sealed, check_duplicate) == 1
 
-        The idempotency marker, the raw payload and the job are written in one MULTI/EXEC, so a
-        report is either fully queued or not at all. A resend still pushes a job (its outcome is
-        only known after EXEC); processing is idempotent, so that job changes nothing.
+    def _rq_enqueue_commands(self, report_id: str) -> list[tuple]:
+        """The commands RQ would send to enqueue this job, recorded from a pipeline never executed.
+
+        RQ stays the authority on its own data layout (job hash, queue list, queue set); the
+        foundation tests run real RQ workers on jobs queued this way, so a change in RQ that
+        breaks this shows up there.
         """
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.multi()  # explicit, so RQ adds its commands to this transaction instead of opening one
-        if check_duplicate:
-            pipe.set(SEEN_PREFIX + report_id, b"1", nx=True, ex=self.idempotency_ttl)
-        pipe.set(RAW_PREFIX + report_id, sealed, nx=True, ex=self.raw_ttl)
-        self.queue.enqueue_job(self._job(report_id), pipeline=pipe)
-        results = pipe.execute()
-        return bool(results[0]) if check_duplicate else True
+        recorder = self.redis.pipeline(transaction=True)
+        recorder.multi()
+        self.queue.enqueue_job(self._job(report_id), pipeline=recorder)
+        commands = [args for args, _options in recorder.command_stack if args[0] not in ("MULTI", "EXEC")]
+        recorder.reset()
+        return commands
 
     def _job(self, report_id: str) -> Job:
-        retry = Retry(max=self.job_retries, interval=[5, 30, 120, 600, 1800]) if self.job_retries else None
+        retry = Retry(max=self.job_retries, interval=self.retry_backoff) if self.job_retries else None
         return self.queue.create_job(
             PROCESS_REPORT_JOB, args=(report_id,), job_id=report_id, timeout=self.job_timeout,
             result_ttl=600, failure_ttl=self.raw_ttl, retry=retry,
@@ -108,7 +136,7 @@ class ReportQueue:
         sealed = self.redis.get(RAW_PREFIX + report_id)
         if sealed is None:
             return None
-        plain = _decompressor.decompress(self.sealer.open(sealed, report_id), max_output_size=64 * 1024 * 1024)
+        plain = zstandard.ZstdDecompressor().decompress(self.sealer.open(sealed, report_id), max_output_size=64 * 1024 * 1024)
         header, _, body = plain.partition(b"\n")
         meta = json.loads(header)
         return RawReport(report_id=report_id, app_id=int(meta["app_id"]),
@@ -120,3 +148,15 @@ class ReportQueue:
 
     def depth(self) -> int:
         return self.queue.count
+
+    def enqueue_task(self, job_name: str, *args: Any, description: str = "", pipeline: Any = None) -> str:
+        """Queue a follow-up job (symbol builds, reprocessing) by name on the report queue; its id.
+
+        Tasks share the report queue so every worker runs them; like report jobs they take ids and
+        are idempotent, so the retries declared here are safe.
+        """
+        retry = Retry(max=self.job_retries, interval=TASK_RETRY_INTERVAL) if self.job_retries else None
+        job = self.queue.enqueue_call(job_name, args=args, timeout=self.job_timeout, result_ttl=600,
+                                      failure_ttl=self.raw_ttl, retry=retry, description=description or job_name,
+                                      pipeline=pipeline)
+        return job.id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from redis import Redis
 
@@ -12,6 +11,7 @@ from crashsvc.auth import IngestKeyCache
 from crashsvc.db import Database
 from crashsvc.keys import PayloadSealer, derive_key, load_or_create_secrets
 from crashsvc.queue import ReportQueue
+from crashsvc.spool import Spool
 
 
 class Services:
@@ -30,10 +30,15 @@ class Services:
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2,
                                     health_check_interval=30)
         self.queue = ReportQueue(self.redis, self.sealer, settings.queue_name, settings.raw_ttl,
-                                 settings.idempotency_ttl, settings.job_timeout, settings.job_retries)
+                                 settings.idempotency_ttl, settings.job_timeout, settings.job_retries,
+                                 settings.job_retry_backoff)
         self.ingest_keys = IngestKeyCache()
-        self.spool: Any = None  # set by crashsvc.spool when the durable spool is enabled
         self._gauges: list[Callable[[], dict[str, tuple[float, str]]]] = []
+        # Where accepted reports wait while Redis is unreachable; see crashsvc/spool.py.
+        self.spool = Spool(settings.spool_path, settings.spool_max_bytes, self.queue, settings.spool_move_interval)
+        self.add_gauges(self.spool.gauges)
+        if self.spool.stats()[0]:
+            self.spool.start_mover()  # reports left by a process that stopped while Redis was down
 
     def add_gauges(self, source: Callable[[], dict[str, tuple[float, str]]]) -> None:
         self._gauges.append(source)
@@ -45,5 +50,6 @@ class Services:
         return gauges
 
     def close(self) -> None:
+        self.spool.stop_mover()
         self.db.dispose()
         self.redis.close()
