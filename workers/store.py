@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crashsvc.models import Group, Report
+from crashsvc.symbols.catalog import replace_missing_symbols
 from workers.context import ProcessingContext
 
 
@@ -58,38 +59,48 @@ def find_or_create_group(session: Session, ctx: ProcessingContext, exception_typ
 
 
 def store_report(ctx: ProcessingContext) -> None:
-    services = ctx.services
+    with ctx.services.db.sessions() as session:
+        try:
+            with session.begin():
+                group_id = add_report(session, ctx)
+        except IntegrityError:
+            if session.get(Report, ctx.report_id) is None:
+                raise
+            return  # stored by an earlier attempt: nothing to count again
+    ctx.group_id = group_id
+
+
+def add_report(session: Session, ctx: ProcessingContext) -> int:
+    """Insert the report and count it in its group inside the caller's transaction; returns the group id.
+
+    Raises ``IntegrityError`` when the report id is already stored (``workers/batch.py`` stores many
+    reports in one transaction, each in its own savepoint).
+    """
     data = ctx.report
     app = data.get("app") or {}
     os_info = data.get("os") or {}
     device = data.get("device") or {}
     exception = data.get("exception") or {}
-    with services.db.sessions() as session:
-        try:
-            with session.begin():
-                exception_type = _text(exception.get("type"), 500)
-                group = find_or_create_group(session, ctx, exception_type)
-                report = Report(
-                    id=ctx.report_id, app_id=ctx.app_id, group_id=group.id, received_at=ctx.received_at,
-                    occurred_at=_occurred_at(data), platform=data.get("platform") or "other",
-                    app_version=_text(app.get("version"), 100), app_build=_text(app.get("build"), 100),
-                    os_name=_text(os_info.get("name"), 100), os_version=_text(os_info.get("version"), 100),
-                    device_model=_text(device.get("model"), 200), exception_type=exception_type,
-                    exception_value=_text(exception.get("value"), 10000), install_hash=ctx.install_hash,
-                    signature=ctx.signature, signature_hash=getattr(ctx, "signature_hash", None),
-                    signature_algorithm=ctx.signature_algorithm, scrub_version=ctx.scrub_version,
-                    symbolicated=not ctx.missing_symbols, data=data,
-                    notes=[note.as_dict() for note in ctx.notes], missing_symbols=ctx.missing_symbols,
-                    signature_explanation=ctx.signature_explanation, consent=data.get("consent"),
-                )
-                session.add(report)
-                session.flush()  # the primary key decides "already stored" before any count moves
-                count_report_in_group(session, group, report)
-        except IntegrityError:
-            if session.get(Report, ctx.report_id) is None:
-                raise
-            return  # stored by an earlier attempt: nothing to count again
-    ctx.group_id = group.id
+    exception_type = _text(exception.get("type"), 500)
+    group = find_or_create_group(session, ctx, exception_type)
+    report = Report(
+        id=ctx.report_id, app_id=ctx.app_id, group_id=group.id, received_at=ctx.received_at,
+        occurred_at=_occurred_at(data), platform=data.get("platform") or "other",
+        app_version=_text(app.get("version"), 100), app_build=_text(app.get("build"), 100),
+        os_name=_text(os_info.get("name"), 100), os_version=_text(os_info.get("version"), 100),
+        device_model=_text(device.get("model"), 200), exception_type=exception_type,
+        exception_value=_text(exception.get("value"), 10000), install_hash=ctx.install_hash,
+        signature=ctx.signature, signature_hash=getattr(ctx, "signature_hash", None),
+        signature_algorithm=ctx.signature_algorithm, scrub_version=ctx.scrub_version,
+        symbolicated=not ctx.missing_symbols, data=data,
+        notes=[note.as_dict() for note in ctx.notes], missing_symbols=ctx.missing_symbols,
+        signature_explanation=ctx.signature_explanation, consent=data.get("consent"),
+    )
+    session.add(report)
+    session.flush()  # the primary key decides "already stored" before any count moves
+    replace_missing_symbols(session, report, ctx.missing_symbols)
+    count_report_in_group(session, group, report)
+    return group.id
 
 
 def count_report_in_group(session: Session, group: Group, report: Report) -> None:

@@ -1,21 +1,139 @@
-"""The report worker: an RQ worker that runs jobs in its own process (no fork per job).
+"""The report worker: an RQ worker that runs jobs in its own process, in batches.
 
 RQ's default worker forks a work horse for every job (~47 jobs/s here); processing a report is
 short and the worker's caches (SymCaches, the app's services) are what make it fast, so jobs run
-in-process like ``SimpleWorker``. A crash of the process is handled by RQ's started-job registry:
-another worker's maintenance re-queues jobs whose worker died.
+in-process like ``SimpleWorker``. On top of that a worker takes up to ``WORKER_BATCH_SIZE`` queued
+jobs at once and stores their reports in one database transaction (``workers/batch.py``), while
+every job keeps its own RQ bookkeeping: its own execution in the started registry, its own
+success, retry or failure record.
+
+Failures, by kind:
+
+- a report that cannot be processed fails alone, at once, into RQ's failed registry (the dead
+  letters, ``crashsvc failed``): retrying it would change nothing;
+- a transient database error while the database answers a ping is retried by RQ with the
+  job's backoff (``JOB_RETRY_BACKOFF``), up to ``JOB_RETRIES`` times;
+- a database that does not answer at all costs no retry: the batch goes back to the front of the
+  queue and the worker stops taking jobs until the database is back (ingestion keeps accepting;
+  the queue grows);
+- a worker that dies mid-batch leaves jobs whose heartbeat expires within
+  ``WORKER_HEARTBEAT_TTL``; another worker's maintenance retries them (``workers/maintenance.py``).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from typing import Any
+
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+from rq.utils import now
+from rq.worker import WorkerStatus
 
+from crashsvc import metrics
 from workers import runtime
+from workers.batch import Outcome, database_reachable, process_reports
+from workers.jobs import TransientFailure
+from workers.maintenance import WorkerMaintenance
+
+log = logging.getLogger("crashsvc.worker")
 
 
 class ReportWorker(SimpleWorker):
-    """SimpleWorker that builds the process's services once before the first job."""
+    """SimpleWorker that processes batches of reports with the process's services, built once."""
+
+    def __init__(self, *args: Any, batch_size: int | None = None, **kwargs: Any):
+        self.services = runtime.services()
+        settings = self.services.settings
+        self.batch_size = batch_size or settings.worker_batch_size
+        self.heartbeat_ttl = settings.worker_heartbeat_ttl
+        super().__init__(*args, **kwargs)
+        self.maintenance: WorkerMaintenance | None = None
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        # Short, and refreshed by the maintenance thread: a dead worker's jobs expire quickly.
+        return self.heartbeat_ttl
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        settings = self.services.settings
+        self.maintenance = WorkerMaintenance(self, self.services, self.heartbeat_ttl,
+                                             settings.worker_maintenance_interval)
+        self.maintenance.start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            self.maintenance.stop()
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Run ``job`` and up to ``batch_size - 1`` more jobs already waiting in ``queue``."""
+        batch = [(job, self._start(job))]
+        while len(batch) < self.batch_size:
+            more = self.queue_class.dequeue_any([queue], None, connection=self.connection,
+                                                job_class=self.job_class, serializer=self.serializer,
+                                                death_penalty_class=self.death_penalty_class)
+            if more is None:
+                break
+            batch.append((more[0], self._start(more[0])))
+        try:
+            with self.death_penalty_class(job.timeout or self.queue_class.DEFAULT_TIMEOUT, JobTimeoutException,
+                                          job_id=job.id):
+                outcomes = process_reports(self.services, [member.id for member, _execution in batch])
+        except Exception as error:  # a timeout or an unexpected error: the whole batch is retried
+            log.error("batch_failed", extra={"error_type": type(error).__name__, "reports": len(batch)})
+            outcomes = {member.id: Outcome(member.id, error=TransientFailure(type(error).__name__))
+                        for member, _execution in batch}
+        self._finish(batch, queue, outcomes)
+        self.set_state(WorkerStatus.IDLE)
+
+    def _start(self, job: Job) -> Execution:
+        execution = self.prepare_execution(job)
+        self.prepare_job_execution(job, remove_from_intermediate_queue=len(self.queues) == 1)
+        job.started_at = now()
+        return execution
+
+    def _finish(self, batch: list[tuple[Job, Execution]], queue: Queue, outcomes: dict[str, Outcome]) -> None:
+        transient = [(job, execution) for job, execution in batch
+                     if isinstance(outcomes[job.id].error, TransientFailure)]
+        database_down = bool(transient) and not database_reachable(self.services)
+        if database_down:
+            self._put_back(transient, queue)
+            batch = [member for member in batch if member not in transient]
+        for job, execution in batch:
+            outcome = outcomes[job.id]
+            if outcome.error is None:
+                self._finalize_success(job, queue, execution, outcome.result)
+                continue
+            if isinstance(outcome.error, TransientFailure):
+                metrics.incr(self.connection, "reports_retried_total")
+            else:
+                job.retries_left = 0  # the report itself failed: straight to the dead letters
+            error = outcome.error
+            self._finalize_failure(job, queue, execution, (type(error), error, error.__traceback__))
+        if database_down:
+            self._wait_for_database()
+
+    def _put_back(self, members: list[tuple[Job, Execution]], queue: Queue) -> None:
+        """Return jobs to the front of the queue, in order, without spending one of their retries."""
+        with self.connection.pipeline() as pipe:
+            for job, execution in reversed(members):
+                self.cleanup_execution(job, pipeline=pipe, execution=execution)
+                queue.enqueue_job(job, pipeline=pipe, at_front=True)
+            pipe.execute()
+        log.warning("database_unreachable_batch_requeued", extra={"reports": len(members)})
+
+    def _wait_for_database(self) -> None:
+        """Take no more jobs until the database answers again (backoff up to DB_RETRY_MAX_DELAY)."""
+        delay, longest = 0.5, self.services.settings.db_retry_max_delay
+        self.set_state(WorkerStatus.SUSPENDED)
+        while not self._stop_requested and not database_reachable(self.services):
+            log.warning("database_unreachable_waiting", extra={"retry_in_s": delay})
+            time.sleep(delay)
+            delay = min(delay * 2, longest)
+        log.info("database_reachable_resuming")
 
 
 def run_worker(burst: bool = False, name: str | None = None, with_scheduler: bool = True) -> bool:
