@@ -103,3 +103,10 @@ def test_malformed_shapes_are_still_scanned(rules, keyring):
     report = {"exception": "jane@example.com crashed", "threads": [{"frames": ["x 203.0.113.5"]}], "user": "jdoe99"}
     dumped = json.dumps(anonymize(report, rules, keyring, NOW).report)
     assert "jane@" not in dumped and "203.0.113.5" not in dumped and "jdoe99" not in dumped
+
+
+def test_identifiers_in_key_names_do_not_reach_the_report_or_the_notes(rules, keyring):
+    report = {"tags": {"jane@example.com": "1", "password:jane@example.com": "x"}, "extra": {"203.0.113.5": "seen"}}
+    result = anonymize(report, rules, keyring, NOW)
+    assert "jane@" not in json.dumps(result.as_dict()) and "203.0.113.5" not in json.dumps(result.as_dict())
+    assert result.report["tags"] == {"[email]": "1"}

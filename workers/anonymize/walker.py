@@ -77,7 +77,7 @@ class ReportWalker:
         for key, value in report.items():
             kind = TOP_LEVEL.get(key)
             if kind is None:
-                self._free_entry(out, key, value, key)
+                self._free_entry(out, key, value, "")
             else:
                 self._apply(kind, out, key, value, key)
         return out
@@ -116,7 +116,7 @@ class ReportWalker:
             if kind is KEEP:
                 out[key] = item
             elif kind is None:
-                self._free_entry(out, key, item, f"{path}.{key}")
+                self._free_entry(out, key, item, path)
             else:
                 self._apply(kind, out, key, item, f"{path}.{key}")
         return out
@@ -158,7 +158,7 @@ class ReportWalker:
         for name, context in value.items():
             kind = CONTEXTS.get(name)
             if kind is None:
-                self._free_entry(contexts, name, context, f"{path}.{name}")
+                self._free_entry(contexts, name, context, path)
             else:
                 self._apply(kind, contexts, name, context, f"{path}.{name}")
         return contexts
@@ -176,7 +176,7 @@ class ReportWalker:
             self.note("consent_time", f"{path}.granted_at", "truncated")
         for key, item in value.items():
             if key not in ("policy_version", "granted_at"):
-                self._free_entry(consent, key, item, f"{path}.{key}")
+                self._free_entry(consent, key, item, path)
         return consent
 
     # -- identity -------------------------------------------------------------------------------------
@@ -230,8 +230,14 @@ class ReportWalker:
 
     # -- free-form objects ----------------------------------------------------------------------------
 
-    def _free_entry(self, out: dict[str, Any], key: str, value: Any, path: str) -> None:
-        """One key of a free-form object: the key name decides first, then the value is free text."""
+    def _free_entry(self, out: dict[str, Any], key: str, value: Any, parent: str) -> None:
+        """One key of a free-form object: the key name decides first, then the value is free text.
+
+        The key itself is free text too (a tag may be named after an e-mail address), so notes name it
+        only after it has been scanned.
+        """
+        out_key = self._scrub_key(key, parent)
+        path = f"{parent}.{out_key}" if parent else out_key
         verdict = self.rules.keys.classify(key)
         if verdict.kind == DROP:
             self.note("attachment", path, "removed")
@@ -244,10 +250,9 @@ class ReportWalker:
             self._collect_identity(value, path, key)
             self.note(rule, path, "removed")
             return
-        out_key = self._scrub_key(key, path)
         self._free_into(out, out_key, value, path)
 
-    def _scrub_key(self, key: str, path: str) -> str:
+    def _scrub_key(self, key: str, parent: str) -> str:
         cached = self.rules.key_cache.get(key)
         if cached is None:
             hits: Counter[str] = Counter()
@@ -256,7 +261,7 @@ class ReportWalker:
             if len(self.rules.key_cache) < 50_000:
                 self.rules.key_cache[key] = cached
         for rule, count in cached[1]:
-            self.note(rule, f"{path}(key)", self._action_word(rule), count)
+            self.note(rule, f"{parent}.{cached[0]}(key)" if parent else f"{cached[0]}(key)", self._action_word(rule), count)
         return cached[0]
 
     def _free_into(self, container: Any, slot: Any, value: Any, path: str) -> None:
@@ -270,7 +275,7 @@ class ReportWalker:
         if isinstance(value, dict):
             out: dict[str, Any] = {}
             for key, item in value.items():
-                self._free_entry(out, str(key), item, f"{path}.{key}")
+                self._free_entry(out, str(key), item, path)
             return out
         if isinstance(value, list):
             items = list(value)
