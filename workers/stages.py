@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from workers.context import ProcessingContext
 
 
@@ -15,17 +13,15 @@ def anonymize_stage(ctx: ProcessingContext) -> None:
 
 
 def symbolicate_stage(ctx: ProcessingContext) -> None:
-    return None
+    from workers.symbolicate import symbolicate_report
+
+    symbolicate_report(ctx)
 
 
 def group_stage(ctx: ProcessingContext) -> None:
-    exception = ctx.report.get("exception") or {}
-    frames = exception.get("frames") or next(
-        (t.get("frames") for t in ctx.report.get("threads") or [] if t.get("crashed")), []) or []
-    top = next((f.get("function") for f in frames if f.get("function")), "<unknown>")
-    ctx.signature = f"{exception.get('type') or 'crash'} | {top}"
-    ctx.signature_algorithm = "sig:0"
-    ctx.signature_hash = hashlib.sha256(ctx.signature.encode()).hexdigest()
+    from workers.grouping import group_signature
+
+    group_signature(ctx)
 
 
 def store_stage(ctx: ProcessingContext) -> None:

@@ -40,8 +40,10 @@ def _text(value: Any, limit: int) -> str | None:
 
 def find_or_create_group(session: Session, ctx: ProcessingContext, exception_type: str | None) -> Group:
     """The group for the context's signature, created if new (safe against a concurrent create)."""
-    algorithm = ctx.signature_algorithm or "sig:0"
-    signature_hash = getattr(ctx, "signature_hash", None) or ctx.signature or ""
+    algorithm = ctx.signature_algorithm
+    signature_hash = ctx.signature_hash
+    if not algorithm or not signature_hash:
+        raise ValueError("the group stage left no signature")
     query = select(Group).where(Group.app_id == ctx.app_id, Group.algorithm == algorithm,
                                 Group.signature_hash == signature_hash)
     group = session.scalars(query).first()
@@ -90,7 +92,7 @@ def add_report(session: Session, ctx: ProcessingContext) -> int:
         os_name=_text(os_info.get("name"), 100), os_version=_text(os_info.get("version"), 100),
         device_model=_text(device.get("model"), 200), exception_type=exception_type,
         exception_value=_text(exception.get("value"), 10000), install_hash=ctx.install_hash,
-        signature=ctx.signature, signature_hash=getattr(ctx, "signature_hash", None),
+        signature=ctx.signature, signature_hash=ctx.signature_hash,
         signature_algorithm=ctx.signature_algorithm, scrub_version=ctx.scrub_version,
         symbolicated=not ctx.missing_symbols, data=data,
         notes=[note.as_dict() for note in ctx.notes], missing_symbols=ctx.missing_symbols,

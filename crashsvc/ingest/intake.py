@@ -47,43 +47,35 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def check_rate_limit(app: IngestApp) -> None:
-    services = current_app.extensions["crashsvc"]
-    limit = app.rate_limit_per_minute if app.rate_limit_per_minute is not None else services.settings.rate_limit_per_minute
-    if not limit:
-        return
-    window = int(time.time() // 60)
-    key = f"{RATE_PREFIX}{app.id}:{window}"
-    try:
-        pipe = services.redis.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count = pipe.execute()[0]
-    except RedisError:
-        return  # without Redis there is no shared counter; the spool's cap protects the disk
-    if count > limit:
-        raise RateLimited(f"More than {limit} reports per minute for this app.",
-                          retry_after=max(1, 60 - int(time.time() % 60)))
+def rate_limit_for(app: IngestApp, default: int) -> tuple[str, int]:
+    """The per-minute counter key and limit of an app (fixed one-minute windows)."""
+    limit = app.rate_limit_per_minute if app.rate_limit_per_minute is not None else default
+    return f"{RATE_PREFIX}{app.id}:{int(time.time() // 60)}", limit
 
 
 def accept_report(app: IngestApp, report: dict[str, Any]) -> Accepted:
     """Queue a validated native report durably; raises ``Unavailable`` when it cannot be kept."""
     services = current_app.extensions["crashsvc"]
-    check_rate_limit(app)
     client_id = report.get("report_id")
     report_id = report_id_for(app.id, str(client_id) if client_id else None)
     received_at = datetime.now(UTC)
     body = json.dumps(report, default=_json_default, separators=(",", ":")).encode()
     sealed = services.queue.seal(report_id, app.id, received_at, body)
+    rate_key, limit = rate_limit_for(app, services.settings.rate_limit_per_minute)
     try:
-        is_new = services.queue.enqueue(report_id, sealed, check_duplicate=client_id is not None)
+        outcome = services.queue.accept(report_id, sealed, check_duplicate=client_id is not None,
+                                        rate_key=rate_key, rate_limit=limit)
     except RedisError:
+        # Without Redis there is no shared rate counter; the spool's size cap protects the disk.
         if services.spool is not None and services.spool.write(report_id, sealed, client_id is not None):
             _count("reports_spooled_total")
-            is_new = True
+            outcome = 1
         else:
             raise Unavailable("The queue is unreachable; retry later.", retry_after=30) from None
-    _count("reports_accepted_total" if is_new else "reports_duplicate_total")
+    if outcome < 0:
+        raise RateLimited(f"More than {limit} reports per minute for this app.",
+                          retry_after=max(1, 60 - int(time.time() % 60)))
+    is_new = outcome == 1
     return Accepted(report_id, delete_token_for(services.delete_key, report_id), duplicate=not is_new)
 
 

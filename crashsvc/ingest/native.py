@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import ValidationError
 
 from crashsvc.auth import IngestApp
 from crashsvc.errors import ApiError, InvalidReport, OptInRequired, Unauthorized, UnsupportedMediaType
 from crashsvc.ingest.body import read_body
 from crashsvc.ingest.intake import accept_report, count_rejection
 from crashsvc.ingest.jsonparse import loads_strict
-from crashsvc.ingest.schema import ReportSchema, flatten_errors
+from crashsvc.ingest.validator import report_validator
 
 bp = Blueprint("ingest_native", __name__)
 
@@ -46,10 +45,9 @@ def _post_report() -> tuple[Response, int]:
     # Consent first: without it nothing else about the body is looked at, kept or logged.
     if not isinstance(data, dict) or data.get("opt_in") is not True:
         raise OptInRequired()
-    try:
-        report = ReportSchema().load(data)
-    except ValidationError as error:
-        raise InvalidReport(fields=flatten_errors(error.messages)) from None
+    report, errors = report_validator().validate(data)
+    if errors:
+        raise InvalidReport(fields=errors)
     accepted = accept_report(app, report)
     status = 200 if accepted.duplicate else 202
     return jsonify({"id": accepted.report_id, "delete_token": accepted.delete_token}), status

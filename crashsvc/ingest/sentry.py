@@ -11,7 +11,6 @@ import contextlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import ValidationError
 from redis.exceptions import RedisError
 
 from crashsvc import metrics
@@ -21,8 +20,8 @@ from crashsvc.ingest.envelope import parse_envelope
 from crashsvc.ingest.intake import accept_report, count_rejection
 from crashsvc.ingest.jsonparse import loads_strict
 from crashsvc.ingest.native import authenticate_ingest
-from crashsvc.ingest.schema import ReportSchema, flatten_errors
 from crashsvc.ingest.sentry_event import event_has_opt_in, event_to_report
+from crashsvc.ingest.validator import report_validator
 
 bp = Blueprint("ingest_sentry", __name__)
 
@@ -83,10 +82,9 @@ def _post_envelope(app_id: int) -> Response:
     if not isinstance(event, dict) or not event_has_opt_in(event):
         raise OptInRequired("The event must carry tags['crash_reports.opt_in'] = 'true' or "
                             "contexts.consent.crash_reports = true.")
-    try:
-        report = ReportSchema().load(event_to_report(event))
-    except ValidationError as error:
-        raise InvalidReport(fields=flatten_errors(error.messages)) from None
+    report, errors = report_validator().validate(event_to_report(event))
+    if errors:
+        raise InvalidReport(fields=errors)
     accepted = accept_report(app, report)
     event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else accepted.report_id
     return jsonify({"id": event_id})

@@ -1,0 +1,114 @@
+"""bench/ingest: native ingestion vs an echo endpoint, same server, same run (needs `wrk`).
+
+Starts an embedded Valkey (appendfsync always, as `crashsvc serve` does), migrates a SQLite
+database, starts gunicorn like `crashsvc serve` with the echo route added, and drives both
+endpoints with wrk: peak requests/s, then p99 latency at 70% of the native peak (wrk2-style
+fixed rate is not available, so the 70% point is approximated with fewer connections).
+
+Usage: .venv/bin/python bench/ingest.py [--seconds 15] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crashsvc.serve import ACCESS_LOG_FORMAT  # noqa: E402
+from crashsvc.valkey import EmbeddedValkey  # noqa: E402
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Crashsvc-Key"] = "%(key)s"
+local template = [[%(body)s]]
+local counter = 0
+request = function()
+  counter = counter + 1
+  -- a fresh report_id per request, so each one is a new report (no idempotent shortcut)
+  local id = string.format("%%08x-0000-4000-8000-%%012x", math.random(0, 0x7fffffff), counter)
+  return wrk.format(nil, nil, nil, string.gsub(template, "REPORT_ID", id))
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%f %%f\\n", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, latency:percentile(99) / 1000.0, latency:percentile(50) / 1000.0))
+end
+"""
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int, threads: int = 2) -> dict:
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    requests, errors, p99, p50 = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", out).groups()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p99_ms": float(p99), "p50_ms": float(p50), "errors": int(errors),
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--fsync", default="always", choices=["always", "everysec"])
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="crashsvc-bench-"))
+    valkey = EmbeddedValkey(work / "valkey", fsync=args.fsync)
+    valkey.start()
+    env = dict(os.environ, CRASHSVC_DATA_DIR=str(work), CRASHSVC_REDIS_URL=valkey.url,
+               CRASHSVC_RATE_LIMIT_PER_MINUTE="0", CRASHSVC_LOG_LEVEL="WARNING")
+    py = sys.executable
+    subprocess.run([py, "-m", "crashsvc.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT)
+    app = json.loads(subprocess.run([py, "-m", "crashsvc.cli", "apps", "create", "bench", "--json"], env=env,
+                                    check=True, cwd=ROOT, capture_output=True, text=True).stdout)
+    port = 18765
+    web = subprocess.Popen([py, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(args.web_workers),
+                            "--worker-class", "gthread", "--threads", "4", "--access-logfile", "/dev/null",
+                            "--access-logformat", ACCESS_LOG_FORMAT, "bench.ingest_server:create()"],
+                           env=env, cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
+        report["report_id"] = "REPORT_ID"
+        body = json.dumps(report)
+        script = work / "post.lua"
+        script.write_text(WRK_SCRIPT % {"key": app["ingest_key"], "body": body})
+        base = f"http://127.0.0.1:{port}"
+        wrk(f"{base}/api/v1/reports", script, 3, args.connections)  # warm-up
+        echo = wrk(f"{base}/bench/echo", script, args.seconds, args.connections)
+        native = wrk(f"{base}/api/v1/reports", script, args.seconds, args.connections)
+        # ~70% of peak: fewer connections lowers offered load on a closed-loop generator.
+        reduced = max(1, round(args.connections * 0.7 * native["rps"] / max(native["rps"], 1) * 0.5))
+        at70 = wrk(f"{base}/api/v1/reports", script, args.seconds, reduced)
+        result = {"body_bytes": len(body), "frames": sum(len(t["frames"]) for t in report["threads"]),
+                  "echo": echo, "native": native, "native_reduced_load": at70,
+                  "ratio": round(native["rps"] / echo["rps"], 3), "cpus": os.cpu_count(),
+                  "date": time.strftime("%Y-%m-%d")}
+        print(json.dumps(result, indent=2))
+    finally:
+        web.terminate()
+        web.wait(10)
+        valkey.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

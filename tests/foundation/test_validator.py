@@ -1,0 +1,82 @@
+"""The compiled validator and marshmallow agree: same inputs accepted, same output, same error paths."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
+
+from crashsvc.ingest.schema import ReportSchema, flatten_errors
+from crashsvc.ingest.validator import ReportValidator
+from tests.factories import load_report
+
+VALIDATOR = ReportValidator()
+SCHEMA = ReportSchema()
+BASE = load_report()
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=30) | st.sampled_from(["0x1a2b", "cocoa", "true", "yes", "1", "2026-11-28T14:37:12Z",
+                                             str(uuid.uuid4()), "0xZZ", ""]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+def paths(report, prefix=""):
+    """Every (path, container, key) in a report, to mutate one place at a time."""
+    if isinstance(report, dict):
+        for key, value in report.items():
+            yield report, key
+            yield from paths(value)
+    elif isinstance(report, list):
+        for index, value in enumerate(report):
+            yield report, index
+            yield from paths(value)
+
+
+PLACES = list(range(len(list(paths(copy.deepcopy(BASE))))))
+
+
+def normalize(value):
+    return json.loads(json.dumps(value, default=str, sort_keys=True))
+
+
+def both(data):
+    try:
+        expected, expected_errors = SCHEMA.load(data), {}
+    except ValidationError as error:
+        expected, expected_errors = None, flatten_errors(error.messages)
+    actual, actual_errors = VALIDATOR.validate(data)
+    return (normalize(expected), set(expected_errors)), (normalize(actual), set(actual_errors))
+
+
+def test_the_benchmark_report_is_loaded_identically():
+    expected, actual = both(copy.deepcopy(BASE))
+    assert expected == actual
+    assert expected[1] == set()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(place=st.sampled_from(PLACES), value=json_values, replace_key=st.booleans())
+def test_any_single_mutation_gets_the_same_verdict(place, value, replace_key):
+    data = copy.deepcopy(BASE)
+    container, key = list(paths(data))[place]
+    if replace_key and isinstance(container, dict):
+        container[f"x_{key}"] = container.pop(key)
+    else:
+        container[key] = value
+    expected, actual = both(data)
+    assert expected == actual
+
+
+@settings(max_examples=200, deadline=None)
+@given(top=st.dictionaries(st.sampled_from(list(SCHEMA.fields) + ["other"]), json_values, max_size=6))
+def test_random_top_level_objects_get_the_same_verdict(top):
+    top["opt_in"] = True
+    expected, actual = both(top)
+    assert expected == actual
