@@ -10,4 +10,8 @@ from collections.abc import Callable
 
 from flask import Flask
 
-REGISTRARS: list[Callable[[Flask], None]] = []
+from crashsvc.api import symbols
+
+REGISTRARS: list[Callable[[Flask], None]] = [
+    symbols.register,  # POST/GET /api/v1/apps/<id>/symbols
+]

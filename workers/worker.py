@@ -35,6 +35,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from crashsvc import metrics
+from crashsvc.queue import PROCESS_REPORT_JOB
 from workers import runtime
 from workers.batch import Outcome, database_reachable, process_reports
 from workers.jobs import TransientFailure
@@ -70,12 +71,20 @@ class ReportWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run ``job`` and up to ``batch_size - 1`` more jobs already waiting in ``queue``."""
+        if job.func_name != PROCESS_REPORT_JOB:  # follow-up tasks (symbol builds, reprocessing) run alone
+            return super().execute_job(job, queue)
         batch = [(job, self._start(job))]
         while len(batch) < self.batch_size:
             more = self.queue_class.dequeue_any([queue], None, connection=self.connection,
                                                 job_class=self.job_class, serializer=self.serializer,
                                                 death_penalty_class=self.death_penalty_class)
             if more is None:
+                break
+            if more[0].func_name != PROCESS_REPORT_JOB:  # a task: back to the front, for its own turn
+                with self.connection.pipeline() as pipe:
+                    pipe.lrem(queue.intermediate_queue_key, 1, more[0].id)
+                    queue.push_job_id(more[0].id, pipeline=pipe, at_front=True)
+                    pipe.execute()
                 break
             batch.append((more[0], self._start(more[0])))
         try:

@@ -29,7 +29,10 @@ NATIVE_PLATFORMS = {"native", "cocoa", "objc", "c", "cpp", "swift", "rust"}
 
 
 def symbolicate_report(ctx: ProcessingContext) -> None:
-    """Symbolicate ``ctx.report`` in place using ``ctx.services.symbol_index`` / ``symbol_store``."""
+    """Symbolicate ``ctx.report`` in place using ``ctx.services.symbol_index`` / ``symbol_store``.
+
+    The index is a ``SymbolIndex``, or one with ``for_app(app_id)`` returning the app's own index.
+    """
     services = ctx.services
     if getattr(services, "symbol_index", None) is None or getattr(services, "symbol_store", None) is None:
         ctx.note(STAGE, "skipped", detail="no symbol store configured")
@@ -37,7 +40,7 @@ def symbolicate_report(ctx: ProcessingContext) -> None:
     report = ctx.report
     if not _expand_apple_report(ctx):
         return
-    resolver = _Resolver(report, services.symbol_index, services.symbol_store)
+    resolver = _Resolver(report, _index_for_app(services.symbol_index, ctx.app_id), services.symbol_store)
     for path, frames in _frame_lists(report):
         frames[:] = resolver.resolve_frames(path, frames)
     resolver.remap_exception_type()
@@ -46,6 +49,12 @@ def symbolicate_report(ctx: ProcessingContext) -> None:
         ctx.note(STAGE, "symbolicated_frames", count=resolver.resolved)
     if resolver.unresolved:
         ctx.note(STAGE, "unsymbolicated_frames", count=resolver.unresolved)
+
+
+def _index_for_app(index: Any, app_id: int) -> Any:
+    """Symbols are scoped to an app: an index serving many apps (the database one) is bound first."""
+    for_app = getattr(index, "for_app", None)
+    return for_app(app_id) if for_app is not None else index
 
 
 def _expand_apple_report(ctx: ProcessingContext) -> bool:
