@@ -73,36 +73,76 @@ class ReportWorker(SimpleWorker):
         """Run ``job`` and up to ``batch_size - 1`` more jobs already waiting in ``queue``."""
         if job.func_name != PROCESS_REPORT_JOB:  # follow-up tasks (symbol builds, reprocessing) run alone
             return super().execute_job(job, queue)
-        batch = [(job, self._start(job))]
-        while len(batch) < self.batch_size:
-            more = self.queue_class.dequeue_any([queue], None, connection=self.connection,
-                                                job_class=self.job_class, serializer=self.serializer,
-                                                death_penalty_class=self.death_penalty_class)
-            if more is None:
-                break
-            if more[0].func_name != PROCESS_REPORT_JOB:  # a task: back to the front, for its own turn
-                with self.connection.pipeline() as pipe:
-                    pipe.lrem(queue.intermediate_queue_key, 1, more[0].id)
-                    queue.push_job_id(more[0].id, pipeline=pipe, at_front=True)
-                    pipe.execute()
-                break
-            batch.append((more[0], self._start(more[0])))
+        jobs = [job] + self._take_more(queue, self.batch_size - 1)
+        batch = self._start(jobs, queue)
         try:
             with self.death_penalty_class(job.timeout or self.queue_class.DEFAULT_TIMEOUT, JobTimeoutException,
                                           job_id=job.id):
-                outcomes = process_reports(self.services, [member.id for member, _execution in batch])
+                outcomes = process_reports(self.services, [member.id for member in jobs])
         except Exception as error:  # a timeout or an unexpected error: the whole batch is retried
             log.error("batch_failed", extra={"error_type": type(error).__name__, "reports": len(batch)})
             outcomes = {member.id: Outcome(member.id, error=TransientFailure(type(error).__name__))
-                        for member, _execution in batch}
+                        for member in jobs}
         self._finish(batch, queue, outcomes)
         self.set_state(WorkerStatus.IDLE)
 
-    def _start(self, job: Job) -> Execution:
-        execution = self.prepare_execution(job)
-        self.prepare_job_execution(job, remove_from_intermediate_queue=len(self.queues) == 1)
-        job.started_at = now()
-        return execution
+    def _take_more(self, queue: Queue, count: int) -> list[Job]:
+        """Up to ``count`` more waiting jobs, moved to RQ's intermediate list in one round trip."""
+        if count <= 0:
+            return []
+        pipe = self.connection.pipeline(transaction=False)
+        for _ in range(count):
+            pipe.lmove(queue.key, queue.intermediate_queue_key)
+        job_ids = [job_id.decode() for job_id in pipe.execute() if job_id is not None]
+        jobs = self.job_class.fetch_many(job_ids, connection=self.connection, serializer=self.serializer)
+        for job_id, fetched in zip(job_ids, jobs, strict=True):
+            if fetched is None:  # deleted meanwhile (as RQ's own dequeue skips it)
+                self.connection.lrem(queue.intermediate_queue_key, 1, job_id)
+        tasks = [fetched for fetched in jobs if fetched is not None and fetched.func_name != PROCESS_REPORT_JOB]
+        if tasks:  # not reports: back to the front of the queue, each for its own turn
+            with self.connection.pipeline() as pipe:
+                for task in reversed(tasks):
+                    pipe.lrem(queue.intermediate_queue_key, 1, task.id)
+                    queue.push_job_id(task.id, pipeline=pipe, at_front=True)
+                pipe.execute()
+        return [fetched for fetched in jobs if fetched is not None and fetched not in tasks]
+
+    def _start(self, jobs: list[Job], queue: Queue) -> list[tuple[Job, Execution]]:
+        """RQ's start bookkeeping (execution, STARTED, out of the intermediate list) for a whole batch."""
+        batch = []
+        with self.connection.pipeline() as pipe:
+            for job in jobs:
+                execution = Execution.create(job, self.heartbeat_ttl, pipeline=pipe, worker_name=self.name)
+                self.executions[execution.id] = execution
+                job.heartbeat(now(), self.heartbeat_ttl, pipeline=pipe)
+                job.prepare_for_execution(self.name, pipeline=pipe)
+                pipe.persist(job.key)
+                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+                batch.append((job, execution))
+            self.heartbeat(self.heartbeat_ttl, pipeline=pipe)
+            self.set_state(WorkerStatus.BUSY, pipeline=pipe)
+            pipe.execute()
+        return batch
+
+    def _succeed(self, succeeded: list[tuple[Job, Execution, str]]) -> None:
+        """RQ's success bookkeeping (result, FINISHED, registries, counters) for many jobs at once.
+
+        What ``handle_job_success`` does, minus dependents and repeats (report jobs have neither).
+        """
+        if not succeeded:
+            return
+        with self.connection.pipeline() as pipe:
+            for job, execution, result in succeeded:
+                job.ended_at = now()
+                job._result = result
+                result_ttl = job.get_result_ttl(self.default_result_ttl)
+                self.increment_successful_job_count(pipeline=pipe)
+                self.increment_total_working_time(job.ended_at - (job.started_at or job.ended_at), pipe)
+                job._handle_success(result_ttl, pipeline=pipe, worker_name=self.name, execution_id=execution.id,
+                                    execution_started_at=execution.created_at, execution_ended_at=job.ended_at)
+                job.cleanup(result_ttl, pipeline=pipe, remove_from_queue=False)
+                self.cleanup_execution(job, pipeline=pipe, execution=execution)
+            pipe.execute()
 
     def _finish(self, batch: list[tuple[Job, Execution]], queue: Queue, outcomes: dict[str, Outcome]) -> None:
         transient = [(job, execution) for job, execution in batch
@@ -111,10 +151,11 @@ class ReportWorker(SimpleWorker):
         if database_down:
             self._put_back(transient, queue)
             batch = [member for member in batch if member not in transient]
+        self._succeed([(job, execution, outcomes[job.id].result or "") for job, execution in batch
+                       if outcomes[job.id].error is None])
         for job, execution in batch:
             outcome = outcomes[job.id]
             if outcome.error is None:
-                self._finalize_success(job, queue, execution, outcome.result)
                 continue
             if isinstance(outcome.error, TransientFailure):
                 metrics.incr(self.connection, "reports_retried_total")
