@@ -1,0 +1,86 @@
+"""`crashsvc serve` (what `make run` starts): embedded Valkey, gunicorn and a worker, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli(env, *args, stdin: str | None = None) -> str:
+    return subprocess.run([sys.executable, "-m", "crashsvc.cli", *args], env=env, cwd=ROOT, input=stdin,
+                          capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def http(method: str, url: str, body: dict | None = None, headers: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+    except OSError:
+        return None, None
+
+
+@pytest.mark.timeout(180)
+def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
+    data_dir = tmp_path / "var"
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CRASHSVC_")}
+    env.update(CRASHSVC_DATA_DIR=str(data_dir), CRASHSVC_PORT=str(port), CRASHSVC_WEB_WORKERS="1",
+               CRASHSVC_LOG_LEVEL="WARNING")
+    user_email = "ops@example.com"
+    cli(env, "users", "create", user_email, "--admin", "--password-stdin", stdin="a long password\n")
+    app = json.loads(cli(env, "apps", "create", "Served", "--json"))
+    token = json.loads(cli(env, "tokens", "create", "--user", user_email, "--json"))["token"]
+    assert app["dsn"] == f"http://{app['ingest_key']}@127.0.0.1:{port}/{app['id']}"
+
+    server = subprocess.Popen([sys.executable, "-m", "crashsvc.cli", "serve"], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200)
+        report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
+        status, body = http("POST", f"{base}/api/v1/reports", report, {"X-Crashsvc-Key": app["ingest_key"]})
+        assert status == 202, body
+        auth = {"Authorization": f"Bearer {token}"}
+        stored = wait_for(lambda: (lambda r: r[1] if r[1] and r[1].get("status") == "processed" else None)(
+            http("GET", f"{base}/api/v1/reports/{body['id']}", headers=auth)))
+        assert stored["group_id"]
+        assert (data_dir / "valkey" / "appendonly").is_dir(), "the embedded Valkey persists to an AOF"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output[-3000:]
+    assert f"crashsvc is running at http://127.0.0.1:{port}" in output
+    assert "crashsvc: stopped" in output
+    assert "203.0.113.7" not in output and "alice@example.com" not in output
