@@ -20,8 +20,27 @@ def scrub_text(text: str, detectors: Sequence[Detector], actions: Mapping[str, s
     """Return ``text`` with every accepted match redacted; ``hits[detector]`` counts the redactions."""
     lowered = text.lower()
     has_digit = _DIGIT.search(text) is not None
+    text, _changed = _run_detectors(text, lowered, has_digit, detectors, actions, state, hits)
+    return text
+
+
+def _run_detectors(text: str, lowered: str, has_digit: bool, detectors: Sequence[Detector],
+                   actions: Mapping[str, str], state: ScanState, hits: Counter[str]) -> tuple[str, bool]:
+    changed = False
     for detector in detectors:
-        if not detector.applies_to(lowered, has_digit):
+        # Detector.applies_to, inlined: this loop runs for every detector on every string of every report.
+        needs_digit, needs, gate_search = detector.prefilter
+        if needs_digit and not has_digit:
+            continue
+        if needs:
+            for need in needs:
+                if need in lowered:
+                    break
+            else:
+                continue
+        if gate_search is not None and gate_search(lowered) is None:
+            continue
+        if detector.pattern.search(text) is None:
             continue
         action = actions.get(detector.name, REPLACE)
         pieces: list[str] = []
@@ -46,7 +65,8 @@ def scrub_text(text: str, detectors: Sequence[Detector], actions: Mapping[str, s
             text = "".join(pieces)
             lowered = text.lower()
             has_digit = _DIGIT.search(text) is not None
-    return text
+            changed = True
+    return text, changed
 
 
 def _sensitive_span(detector: Detector, match: re.Match[str]) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from workers.anonymize import apple_report
 from workers.anonymize.detectors import Detector, ScanState, known_identity_detector
+from workers.anonymize.detectors.identity import identity_values_worth_removing
 from workers.anonymize.keynames import DROP, HARDWARE_ID, INSTALL_ID, SENSITIVE
 from workers.anonymize.profile import (
     battery_bucket,
@@ -49,6 +50,8 @@ _NOT_NAMES = frozenset({
 })
 _STRUCTURED = frozenset(OBJECTS) | {"frames", "threads", "images", "breadcrumbs", "contexts", "consent",
                                     "exception_list", "free_form"}
+_KEEP_ONLY = {id(schema): frozenset(key for key, kind in schema.items() if kind == KEEP)
+              for schema in (*OBJECTS.values(), IMAGE)}
 _SCHEMA_INSTALL_ID_PRIORITY = 1000  # device.id ranks after every configured install-id key name
 
 
@@ -124,10 +127,12 @@ class ReportWalker:
     def _list_of(self, schema: dict[str, str], value: Any, path: str) -> Any:
         if not isinstance(value, list):
             return self._object(schema, value, path)
+        keep_only = _KEEP_ONLY[id(schema)]
         items = list(value)
         for index, item in enumerate(value):
             if isinstance(item, dict):
-                items[index] = self._object(schema, item, f"{path}[{index}]")
+                # Most frames hold nothing but debugging data: copy them without a per-key walk.
+                items[index] = dict(item) if item.keys() <= keep_only else self._object(schema, item, f"{path}[{index}]")
             else:
                 self._free_into(items, index, item, f"{path}[{index}]")
         return items
@@ -356,12 +361,25 @@ class ReportWalker:
             if userpath.applies_to(text.lower(), True):
                 for match in userpath.pattern.finditer(text):
                     userpath.accept(match, self.state)  # learn home-directory owners before scanning
-        known = known_identity_detector(self.state)
-        detectors = self.rules.text_detectors + ([known] if known else [])
-        for container, slot, path in self._apple_reports:
-            container[slot] = apple_report.scrub(container[slot], self, detectors, path)
-        for container, slot, path in self._texts:
-            container[slot] = self._scan(container[slot], detectors, path)
+        # Compiling a pattern of this report's identity values costs more than scanning, so it is
+        # compiled only once some string actually contains one of them.
+        lowered_values = [value.lower() for value in
+                          identity_values_worth_removing(self.state.known_values | self.state.known_name_parts)]
+        with_known: list[Detector] | None = None
+        pending = [(*site, True) for site in self._apple_reports] + [(*site, False) for site in self._texts]
+        for container, slot, path, is_apple_report in pending:
+            text = container[slot]
+            detectors = self.rules.text_detectors
+            lowered = text.lower()
+            if any(value in lowered for value in lowered_values):
+                if with_known is None:
+                    known = known_identity_detector(self.state)
+                    with_known = detectors + ([known] if known else [])
+                detectors = with_known
+            if is_apple_report:
+                container[slot] = apple_report.scrub(text, self, detectors, path)
+            else:
+                container[slot] = self._scan(text, detectors, path)
 
     def _scan(self, text: str, detectors: list[Detector], path: str) -> str:
         hits: Counter[str] = Counter()

@@ -50,11 +50,26 @@ class Detector:
     generalize: Generalize | None = None
     extend: Callable[[re.Match[str]], int] | None = None  # where the redacted span ends, if past the group
 
+    gate: str = ""  # a cheap regex (on the lower-cased text) that every match must contain somewhere
+    gate_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    prefilter: tuple[bool, tuple[str, ...], Callable[[str], object] | None] = field(
+        init=False, repr=False, compare=False, default=(False, (), None))
+
+    def __post_init__(self) -> None:
+        # A gate is a short pattern without lookbehinds; searching it is far cheaper than the full
+        # pattern, which is tried at every position of every string.
+        if self.gate:
+            object.__setattr__(self, "gate_re", re.compile(self.gate))
+        gate_search = self.gate_re.search if self.gate_re is not None else None
+        object.__setattr__(self, "prefilter", (self.needs_digit, self.needs, gate_search))
+
     def applies_to(self, lowered: str, has_digit: bool) -> bool:
         """Cheap test run before the regex: most strings can be ruled out without scanning."""
         if self.needs_digit and not has_digit:
             return False
-        return not self.needs or any(needle in lowered for needle in self.needs)
+        if self.needs and not any(need in lowered for need in self.needs):
+            return False
+        return self.gate_re is None or self.gate_re.search(lowered) is not None
 
 
 def digits_of(text: str) -> str:

@@ -75,12 +75,16 @@ def contact_detectors() -> list[Detector]:
         Detector("email", "contact", EMAIL, "[email]", needs=("@", "%40")),
         Detector("device_name", "device_naming", DEVICE_NAME, "[device-name]", needs=("'s ", "’s ", " de ",
                  " von ", " di ", " van ", " da ", " do ", " du ", " of ")),
-        Detector("hostname", "network", HOSTNAME, "[host]", needs=("-", ".local", ".lan", ".home", ".internal")),
-        Detector("postal_address", "contact", POSTAL_ADDRESS, "[address]", needs_digit=True),
+        Detector("hostname", "network", HOSTNAME, "[host]",
+                 gate=r"-(?:iphone|ipad|macbook|imac|mac-|android|galaxy)|\.local|\.lan\b|\.home\b|\.internal"
+                      r"|desktop-|laptop-|win-|android-[0-9a-f]"),
+        Detector("postal_address", "contact", POSTAL_ADDRESS, "[address]", needs_digit=True,
+                 gate=r"\d [a-zäöü]|\d[a-z]{2}\b|[a-z]{2} \d{5}|stra|str\.|weg |gasse|platz|allee|ring "),
     ]
 
 
 def phone_detector() -> Detector:
     """Phone numbers run after card, IBAN, IMEI and IP detectors so those keep their own labels."""
-    return Detector("phone", "contact", PHONE, "[phone]", needs_digit=True, accept=_accept_phone,
+    return Detector("phone", "contact", PHONE, "[phone]", needs_digit=True,
+                    gate=r"\d[ .\-/)]\(?\d|\+\d|\(\d|phone|tel|mobile|cell|msisdn|sms|whatsapp|fax", accept=_accept_phone,
                     group="last")

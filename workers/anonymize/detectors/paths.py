@@ -26,7 +26,7 @@ CONTAINER_ID = re.compile(
 )
 ANDROID_RANDOM_DIR = re.compile(
     r"(?P<tilde>(?<=/)~~[A-Za-z0-9_\-]{8,}={0,2}(?=/))"
-    r"|(?<=/)(?P<package>[A-Za-z][\w]*(?:\.[\w]+)+)-(?P<random>[A-Za-z0-9_\-]{16,}={0,2})(?=/|$)"
+    r"|(?<=/)(?P<package>[A-Za-z][\w]*(?:\.[\w]+)+)-(?P<random>[A-Za-z0-9_\-]{16,}={1,2})(?=/|$)"
 )
 
 
@@ -66,8 +66,9 @@ def path_detectors() -> list[Detector]:
     return [
         Detector("userpath", "account_identity", HOME_DIR, "<user>", needs=("/users/", "/home/", "\\users\\", ":/users/", "documents and settings"),
                  accept=_accept_home, generalize=generalize_home),
-        Detector("container_path", "install_id", CONTAINER_ID, "<uuid>", needs=("/", "\\"),
+        Detector("container_path", "install_id", CONTAINER_ID, "<uuid>", gate=r"[/\\][0-9a-f]{8}-[0-9a-f]{4}-",
                  generalize=generalize_container),
-        Detector("android_install_dir", "install_id", ANDROID_RANDOM_DIR, "<random>", needs=("/",),
+        Detector("android_install_dir", "install_id", ANDROID_RANDOM_DIR, "<random>",
+                 gate=r"/~~|==(?:/|$)",  # Android pads the random part
                  generalize=generalize_android_dir),
     ]
