@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crashsvc.groups.counters import count_report, group_for_signature, uncount_report
+from crashsvc.groups.lifecycle import regress_if_resolved
 from crashsvc.models import Group, Report
 from crashsvc.symbols.catalog import replace_missing_symbols
 from workers.context import ProcessingContext
@@ -39,25 +40,19 @@ def _text(value: Any, limit: int) -> str | None:
 
 
 def find_or_create_group(session: Session, ctx: ProcessingContext, exception_type: str | None) -> Group:
-    """The group for the context's signature, created if new (safe against a concurrent create)."""
+    """The group for the context's signature, created if new; a merged group hands over to its target."""
     algorithm = ctx.signature_algorithm
     signature_hash = ctx.signature_hash
     if not algorithm or not signature_hash:
         raise ValueError("the group stage left no signature")
-    query = select(Group).where(Group.app_id == ctx.app_id, Group.algorithm == algorithm,
-                                Group.signature_hash == signature_hash)
-    group = session.scalars(query).first()
-    if group is not None:
-        return group
-    try:
-        with session.begin_nested():
-            group = Group(app_id=ctx.app_id, algorithm=algorithm, signature_hash=signature_hash,
-                          signature=ctx.signature or "", exception_type=exception_type, count=0,
-                          first_seen=ctx.received_at, last_seen=ctx.received_at)
-            session.add(group)
-    except IntegrityError:
-        group = session.scalars(query).one()  # another worker created it first
-    return group
+    data = ctx.report
+    exception = data.get("exception") if isinstance(data.get("exception"), dict) else {}
+    return group_for_signature(
+        session, ctx.app_id, algorithm, signature_hash, signature=ctx.signature or "",
+        received_at=ctx.received_at, exception_type=exception_type,
+        exception_value=_text(exception.get("value"), 1000), platform=_text(data.get("platform"), 20),
+        fingerprint=ctx.fingerprint,
+    )
 
 
 def store_report(ctx: ProcessingContext) -> None:
@@ -106,19 +101,14 @@ def add_report(session: Session, ctx: ProcessingContext) -> int:
 
 
 def count_report_in_group(session: Session, group: Group, report: Report) -> None:
-    """Add a stored report to its group's aggregates (the one place that counts; see uncount)."""
-    session.execute(
-        update(Group).where(Group.id == group.id)
-        .values(count=Group.count + 1, last_seen=_later(Group.last_seen, report.received_at))
-    )
+    """Add a stored report to its group's aggregates, and regress the group if it was resolved.
+
+    Atomic statements only (``crashsvc.groups.counters``): safe with many workers on one group.
+    """
+    status, resolved_in_version = count_report(session, group.id, report)
+    regress_if_resolved(session, group.id, status, resolved_in_version, report)
 
 
 def uncount_report_from_group(session: Session, group_id: int, report: Report) -> None:
     """Remove a report from its group's aggregates (purge, deletion, regrouping)."""
-    session.execute(update(Group).where(Group.id == group_id).values(count=Group.count - 1))
-
-
-def _later(column: Any, moment: datetime) -> Any:
-    from sqlalchemy import case
-
-    return case((column < moment, moment), else_=column)
+    uncount_report(session, group_id, report)

@@ -2,10 +2,11 @@
 
 from crashsvc.models.apps import App, Membership
 from crashsvc.models.base import Base
-from crashsvc.models.groups import Group
+from crashsvc.models.groups import Group, GroupBreakdown, GroupDayCount, GroupHistory, GroupInstall, GroupNote
 from crashsvc.models.reports import Report
 from crashsvc.models.symbols import ReportMissingSymbol, SymbolFile
 from crashsvc.models.users import ApiToken, User
 
-__all__ = ["ApiToken", "App", "Base", "Group", "Membership", "Report", "ReportMissingSymbol", "SymbolFile",
+__all__ = ["ApiToken", "App", "Base", "Group", "GroupBreakdown", "GroupDayCount", "GroupHistory", "GroupInstall",
+           "GroupNote", "Membership", "Report", "ReportMissingSymbol", "SymbolFile",
            "User"]
