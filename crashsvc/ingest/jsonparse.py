@@ -48,16 +48,17 @@ def _describe(exc: Exception) -> str:
 
 
 def json_depth_exceeds(value: Any, max_depth: int) -> bool:
-    """True when containers nest deeper than ``max_depth`` (iterative: no recursion limit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            if depth > max_depth:
-                return True
-            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
-        elif isinstance(node, list):
-            if depth > max_depth:
-                return True
-            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+    """True when containers nest deeper than ``max_depth`` (level by level: no recursion limit)."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        deeper = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    deeper.append(child)
+        level = deeper
     return False

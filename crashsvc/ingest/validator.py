@@ -210,7 +210,7 @@ def compile_schema(schema: Schema) -> Checker:
         if not isinstance(value, dict):
             return _error(errors, f"{path}._schema" if path else "_schema", "Invalid input type.")
         out: dict[str, Any] = {}
-        before = sum(len(v) for v in errors.values())
+        before = len(errors)  # paths inside this object are new keys, so any field error grows it
         for key, item in value.items():
             if item is None:
                 continue  # the schemas' pre_load: null means absent
@@ -226,7 +226,7 @@ def compile_schema(schema: Schema) -> Checker:
             field_path = f"{path}.{name}" if path else name
             if name not in out and field_path not in errors:
                 _error(errors, field_path, "Missing data for required field.")
-        if sum(len(v) for v in errors.values()) == before:
+        if len(errors) == before:
             for check in schema_checks:
                 message = check(out)
                 if message:
