@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from crashsvc.api import symbols
+from crashsvc.api import groups, symbols
 
 REGISTRARS: list[Callable[[Flask], None]] = [
     symbols.register,  # POST/GET /api/v1/apps/<id>/symbols
+    groups.register,  # /api/v1/apps/<id>/groups, /api/v1/groups/<id> (status, notes, merge)
 ]

@@ -1,30 +1,18 @@
-"""Reading reports and groups: ``/api/v1/reports/<id>``, ``/api/v1/apps/<id>/groups``."""
+"""Reading apps and reports: ``/api/v1/apps``, ``/api/v1/reports/<id>`` (groups: ``crashsvc/api/groups.py``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from crashsvc.api.serializers import app_json, group_json, report_json
+from crashsvc.api.serializers import app_json, report_json
 from crashsvc.auth import current_principal, require_app_role, require_scope, visible_app_ids
 from crashsvc.db import db_session
-from crashsvc.errors import ApiError, NotFound, Unavailable
-from crashsvc.models import App, Group, Report
+from crashsvc.errors import NotFound, Unavailable
+from crashsvc.models import App, Report
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
-
-GROUP_SORTS = {"count": Group.count.desc(), "last_seen": Group.last_seen.desc(),
-               "first_seen": Group.first_seen.desc()}
-
-
-def _page_args() -> tuple[int, int]:
-    try:
-        limit = min(max(int(request.args.get("limit", 50)), 1), 500)
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        raise ApiError("limit and offset must be integers.", code="invalid_query") from None
-    return limit, offset
 
 
 @bp.get("/apps")
@@ -57,31 +45,3 @@ def get_report(report_id: str) -> Response:
     if state is None or not visible_app_ids(session, principal.user):
         raise NotFound("No such report.")
     return jsonify({"id": report_id, "status": state, "group_id": None, "signature": None, "notes": []})
-
-
-@bp.get("/apps/<int:app_id>/groups")
-@require_scope("read")
-def list_groups(app_id: int) -> Response:
-    session = db_session()
-    require_app_role(session, current_principal(session), app_id)
-    limit, offset = _page_args()
-    query = select(Group).where(Group.app_id == app_id)
-    status = request.args.get("status")
-    if status:
-        query = query.where(Group.status == status)
-    sort = GROUP_SORTS.get(request.args.get("sort", "last_seen"), Group.last_seen.desc())
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    groups = session.scalars(query.order_by(sort, Group.id.desc()).limit(limit).offset(offset)).all()
-    return jsonify({"groups": [group_json(group) for group in groups], "total": total,
-                    "limit": limit, "offset": offset})
-
-
-@bp.get("/groups/<int:group_id>")
-@require_scope("read")
-def get_group(group_id: int) -> Response:
-    session = db_session()
-    group = session.get(Group, group_id)
-    if group is None:
-        raise NotFound("No such group.")
-    require_app_role(session, current_principal(session), group.app_id)
-    return jsonify(group_json(group))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from crashsvc.models import App, Group, Report
+from crashsvc.models import App, Group, GroupHistory, GroupNote, Report
 
 
 def iso(value: datetime | None) -> str | None:
@@ -29,8 +29,21 @@ def dsn_for(app: App, public_url: str) -> str:
 def group_json(group: Group) -> dict[str, Any]:
     return {"id": group.id, "app_id": group.app_id, "signature": group.signature,
             "signature_hash": group.signature_hash, "algorithm": group.algorithm,
-            "exception_type": group.exception_type, "count": group.count,
-            "first_seen": iso(group.first_seen), "last_seen": iso(group.last_seen), "status": group.status}
+            "exception_type": group.exception_type, "exception_value": group.exception_value,
+            "platform": group.platform, "fingerprint": group.fingerprint, "count": group.count,
+            "affected_installs": group.affected_installs, "first_seen": iso(group.first_seen),
+            "last_seen": iso(group.last_seen), "first_version": group.first_version,
+            "last_version": group.last_version, "status": group.status,
+            "resolved_in_version": group.resolved_in_version, "merged_into_id": group.merged_into_id}
+
+
+def group_history_json(entry: GroupHistory) -> dict[str, Any]:
+    return {"id": entry.id, "at": iso(entry.at), "user_id": entry.user_id, "action": entry.action,
+            "from_status": entry.from_status, "to_status": entry.to_status, "detail": entry.detail}
+
+
+def group_note_json(note: GroupNote) -> dict[str, Any]:
+    return {"id": note.id, "created_at": iso(note.created_at), "user_id": note.user_id, "text": note.text}
 
 
 def report_json(report: Report) -> dict[str, Any]:
