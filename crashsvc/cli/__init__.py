@@ -13,6 +13,8 @@ from crashsvc.cli.runtime import config_cmd, db, serve, worker
 FEATURE_COMMANDS = [
     ("crashsvc.cli.scrub", "scrub"),
     ("crashsvc.cli.signature", "signature"),
+    ("crashsvc.cli.symbols", "symbols"),
+    ("crashsvc.cli.reprocess", "reprocess"),
 ]
 
 

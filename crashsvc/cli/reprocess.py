@@ -1,0 +1,49 @@
+"""``crashsvc reprocess``: queue stored reports to be symbolicated and grouped again.
+
+The worker's ``workers.reprocess.reprocess_report`` job does the work (by report id, idempotent);
+this command only picks the reports. Uploading symbols queues the reports that waited for them by
+itself; use this after fixing something by hand, or with ``--regroup`` after a new signature
+algorithm becomes the default.
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from crashsvc.cli.admin import _app_by_ref
+from crashsvc.cli.context import emit, json_option
+from crashsvc.cli.symbols import cli_services
+from crashsvc.models import Report, ReportMissingSymbol
+from crashsvc.queue import REPROCESS_REPORT_JOB
+
+
+@click.command()
+@click.option("--app", "app_ref", help="Every report of this app (id or name).")
+@click.option("--group", "group_id", type=int, help="Every report of this group.")
+@click.option("--report", "report_ids", multiple=True, help="This report (repeatable).")
+@click.option("--missing-symbols", is_flag=True, help="Only reports still missing debug files.")
+@click.option("--regroup", is_flag=True, help="Recompute signatures with the current default algorithm.")
+@json_option
+def reprocess(app_ref: str | None, group_id: int | None, report_ids: tuple[str, ...], missing_symbols: bool,
+              regroup: bool, as_json: bool) -> None:
+    """Re-run symbolication and grouping on stored reports (never anonymization: they already are)."""
+    if not (app_ref or group_id is not None or report_ids or missing_symbols):
+        raise click.UsageError("choose reports with --app, --group, --report or --missing-symbols")
+    with cli_services() as services:
+        with services.db.transaction() as session:
+            query = select(Report.id)
+            if app_ref:
+                query = query.where(Report.app_id == _app_by_ref(session, app_ref).id)
+            if group_id is not None:
+                query = query.where(Report.group_id == group_id)
+            if report_ids:
+                query = query.where(Report.id.in_(report_ids))
+            if missing_symbols:
+                query = query.where(Report.id.in_(select(ReportMissingSymbol.report_id)))
+            ids = list(session.scalars(query.order_by(Report.received_at, Report.id)))
+        for report_id in ids:
+            services.queue.enqueue_task(REPROCESS_REPORT_JOB, report_id, regroup,
+                                        description=f"reprocess report {report_id}")
+    emit(as_json, {"queued": len(ids), "report_ids": ids, "regroup": regroup},
+         f"queued {len(ids)} report(s) for reprocessing")
