@@ -171,6 +171,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Rotation period of the keyed-hash key for install ids; expired keys are destroyed."),
     Setting("DEFAULT_RETENTION_DAYS", "90", parse_positive_int,
             "Retention of stored reports for apps that do not set their own."),
+    Setting("RETENTION_PURGE_IN_WORKER", "true", parse_bool,
+            "Workers run the retention purge themselves; false when `crashsvc purge --retention` runs from cron."),
+    Setting("RETENTION_PURGE_INTERVAL", "24h", parse_duration_seconds,
+            "How often the workers' retention purge runs (one worker per interval, by a Redis key)."),
     # Web.
     Setting("PORT", "8000", parse_positive_int, "Port `crashsvc serve` binds the web server to."),
     Setting("HOST", "127.0.0.1", parse_str, "Address `crashsvc serve` binds the web server to."),

@@ -12,7 +12,10 @@ from flask import Flask
 
 from crashsvc.api import groups, symbols
 
+from crashsvc.purge import api as purge_api
+
 REGISTRARS: list[Callable[[Flask], None]] = [
+    purge_api.register,  # DELETE /api/v1/reports/<id> with the report's delete token
     symbols.register,  # POST/GET /api/v1/apps/<id>/symbols
     groups.register,  # /api/v1/apps/<id>/groups, /api/v1/groups/<id> (status, notes, merge)
 ]

@@ -13,6 +13,11 @@ from crashsvc.cli.runtime import config_cmd, db, serve, worker
 FEATURE_COMMANDS = [
     ("crashsvc.cli.scrub", "scrub"),
     ("crashsvc.cli.signature", "signature"),
+    ("crashsvc.cli.purge", "purge"),
+    ("crashsvc.cli.purge", "reports"),
+    ("crashsvc.cli.purge", "groups"),
+    ("crashsvc.cli.purge", "audit"),
+    ("crashsvc.cli.signatures", "signatures"),
     ("crashsvc.cli.symbols", "symbols"),
     ("crashsvc.cli.reprocess", "reprocess"),
 ]
