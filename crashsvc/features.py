@@ -11,7 +11,6 @@ from collections.abc import Callable
 from flask import Flask
 
 from crashsvc.api import groups, symbols
-
 from crashsvc.purge import api as purge_api
 
 REGISTRARS: list[Callable[[Flask], None]] = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,12 +10,10 @@ from typing import Any
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-if str(PROJECT_ROOT) not in sys.path:  # the project is not installed into the venv
-    sys.path.insert(0, str(PROJECT_ROOT))
+from crashsvc.symbols import InMemorySymbolIndex, SymbolStore
+from workers.context import ProcessingContext
 
-from crashsvc.symbols import InMemorySymbolIndex, SymbolStore  # noqa: E402
-from workers.context import ProcessingContext  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
