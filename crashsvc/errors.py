@@ -6,6 +6,7 @@ the public API (documented in docs/api.md) and never change meaning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -99,19 +100,38 @@ def error_response(status: int, code: str, message: str, fields: dict[str, Any] 
     return response
 
 
+HTML_ERROR_RENDERER = "crashsvc.html_errors"
+
+
+def register_html_error_renderer(app: Flask, renderer: Callable[[int, str, str], Response | None]) -> None:
+    """Let the web UI answer errors on its pages with HTML; ``renderer`` returns None for non-pages."""
+    app.extensions[HTML_ERROR_RENDERER] = renderer
+
+
+def _html_error(app: Flask, status: int, code: str, message: str) -> Response | None:
+    renderer = app.extensions.get(HTML_ERROR_RENDERER)
+    return renderer(status, code, message) if renderer is not None else None
+
+
 def register_error_handlers(app: Flask) -> None:
     """Turn every error into the documented JSON shape (HTML pages are handled by the web UI)."""
 
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
+        page = _html_error(app, error.status, error.code, error.message)
+        if page is not None:
+            return page
         return error_response(error.status, error.code, error.message, error.fields, error.retry_after)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        if _wants_html() and status in (404, 405):
-            return error  # the web UI renders its own pages
         code = HTTP_STATUS_CODES.get(status, "http_error")
+        page = _html_error(app, status, code, error.description or code)
+        if page is not None:
+            return page
+        if _wants_html() and status in (404, 405):
+            return error  # no web UI installed: werkzeug's own page
         return error_response(status, code, error.description or code)
 
     @app.errorhandler(Exception)
@@ -119,7 +139,8 @@ def register_error_handlers(app: Flask) -> None:
         # The message of an unexpected error may quote a payload: log only its type, never its text.
         app.logger.error("unhandled_error", extra={"error_type": type(error).__name__,
                                                    "path": request.path})
-        return error_response(500, "internal_error", "Internal error.")
+        page = _html_error(app, 500, "internal_error", "Internal error.")
+        return page if page is not None else error_response(500, "internal_error", "Internal error.")
 
 
 def _wants_html() -> bool:
