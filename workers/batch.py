@@ -26,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from crashsvc import metrics
 from crashsvc.models import Report
+from crashsvc.purge.deletion import delete_tombstoned_reports, tombstoned
 from crashsvc.queue import RAW_PREFIX
 from crashsvc.services import Services
 from workers import pipeline
@@ -85,9 +86,13 @@ def process_reports(services: Services, report_ids: list[str]) -> dict[str, Outc
         return {report_id: _transient(report_id, error) for report_id in report_ids}
     contexts: list[ProcessingContext] = []
     stages = [(name, stage) for name, stage in pipeline.STAGES if name != "store"]
+    deleted = tombstoned(services.redis, report_ids)  # deleted on request while queued
     for report_id in report_ids:
         if report_id in stored:
             outcomes[report_id] = Outcome(report_id, "already_stored")
+            continue
+        if report_id in deleted:
+            outcomes[report_id] = Outcome(report_id, "deleted")
             continue
         try:
             raw = services.queue.load_raw(report_id)
@@ -110,6 +115,9 @@ def process_reports(services: Services, report_ids: list[str]) -> dict[str, Outc
         contexts.append(ctx)
     if contexts:
         outcomes.update(_store_all(services, contexts))
+    # A deletion that arrived while a report was in the pipeline: its tombstone is checked after the commit.
+    delete_tombstoned_reports(services, [rid for rid in report_ids
+                                         if outcomes[rid].result in ("stored", "already_stored")])
     _finish(services, [outcomes[rid] for rid in report_ids if outcomes[rid].result == "already_stored"],
             [ctx for ctx in contexts if outcomes[ctx.report_id].result == "stored"])
     return outcomes

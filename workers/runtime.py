@@ -8,6 +8,7 @@ from config.settings import Settings, load_settings
 from crashsvc.jsonlog import configure_logging
 from crashsvc.services import Services
 from crashsvc.symbols.dbindex import attach_symbol_services
+from workers.anonymize.stage import attach_anonymizer_services
 
 _services: Services | None = None
 
@@ -39,4 +40,4 @@ def reset() -> None:
 
 # Feature packages that need per-process state (symbol store, hash key ring, ...) append a
 # callable here that takes the Services and attaches what they need.
-EXTENSIONS: list[Any] = [attach_symbol_services]
+EXTENSIONS: list[Any] = [attach_symbol_services, attach_anonymizer_services]

@@ -1,4 +1,4 @@
-"""Minimal stand-ins for the stages while their packages are being built (replaced on integration)."""
+"""The pipeline's stages: each hands the context to its package (imported when first used)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from workers.context import ProcessingContext
 
 
 def anonymize_stage(ctx: ProcessingContext) -> None:
-    for key in ("user", "breadcrumbs", "context", "tags"):
-        if ctx.report.pop(key, None) is not None:
-            ctx.note("anonymize", "drop_field", key)
-    ctx.scrub_version = "scrub:0"
+    from workers.anonymize import anonymize_report
+
+    anonymize_report(ctx)
 
 
 def symbolicate_stage(ctx: ProcessingContext) -> None:

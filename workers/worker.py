@@ -35,6 +35,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from crashsvc import metrics
+from crashsvc.purge.schedule import start_retention_scheduler
 from crashsvc.queue import PROCESS_REPORT_JOB
 from workers import runtime
 from workers.batch import Outcome, database_reachable, process_reports
@@ -64,10 +65,13 @@ class ReportWorker(SimpleWorker):
         self.maintenance = WorkerMaintenance(self, self.services, self.heartbeat_ttl,
                                              settings.worker_maintenance_interval)
         self.maintenance.start()
+        retention = start_retention_scheduler(self.services)  # the daily purge; see crashsvc/purge/schedule.py
         try:
             return super().work(*args, **kwargs)
         finally:
             self.maintenance.stop()
+            if retention is not None:
+                retention.stop()
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run ``job`` and up to ``batch_size - 1`` more jobs already waiting in ``queue``."""
