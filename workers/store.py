@@ -105,8 +105,7 @@ def count_report_in_group(session: Session, group: Group, report: Report) -> Non
 
     Atomic statements only (``crashsvc.groups.counters``): safe with many workers on one group.
     """
-    status, resolved_in_version = count_report(session, group.id, report)
-    regress_if_resolved(session, group.id, status, resolved_in_version, report)
+    regress_if_resolved(session, group.id, count_report(session, group.id, report), report)
 
 
 def uncount_report_from_group(session: Session, group_id: int, report: Report) -> None:

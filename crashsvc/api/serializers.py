@@ -34,7 +34,8 @@ def group_json(group: Group) -> dict[str, Any]:
             "affected_installs": group.affected_installs, "first_seen": iso(group.first_seen),
             "last_seen": iso(group.last_seen), "first_version": group.first_version,
             "last_version": group.last_version, "status": group.status,
-            "resolved_in_version": group.resolved_in_version, "merged_into_id": group.merged_into_id}
+            "resolved_in_version": group.resolved_in_version, "resolved_at": iso(group.resolved_at),
+            "merged_into_id": group.merged_into_id, "emptied_at": iso(group.emptied_at)}
 
 
 def group_history_json(entry: GroupHistory) -> dict[str, Any]:

@@ -24,10 +24,19 @@ from crashsvc.queue import REPROCESS_REPORT_JOB
 @click.option("--report", "report_ids", multiple=True, help="This report (repeatable).")
 @click.option("--missing-symbols", is_flag=True, help="Only reports still missing debug files.")
 @click.option("--regroup", is_flag=True, help="Recompute signatures with the current default algorithm.")
+@click.option("--now", is_flag=True, help="With --regroup: regroup in this process, without re-symbolicating "
+              "(crashsvc.groups.regroup: group history, a summary); --app or every app.")
 @json_option
 def reprocess(app_ref: str | None, group_id: int | None, report_ids: tuple[str, ...], missing_symbols: bool,
-              regroup: bool, as_json: bool) -> None:
+              regroup: bool, now: bool, as_json: bool) -> None:
     """Re-run symbolication and grouping on stored reports (never anonymization: they already are)."""
+    if now:
+        if not regroup or group_id is not None or report_ids or missing_symbols:
+            raise click.UsageError("--now goes with --regroup and at most --app")
+        from crashsvc.cli.signatures import run_regroup
+
+        run_regroup(None, app_ref, as_json)
+        return
     if not (app_ref or group_id is not None or report_ids or missing_symbols):
         raise click.UsageError("choose reports with --app, --group, --report or --missing-symbols")
     with cli_services() as services:

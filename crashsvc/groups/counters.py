@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crashsvc.models import Group, GroupBreakdown, GroupDayCount, GroupInstall, Report
-from crashsvc.models.base import UtcDateTime
+from crashsvc.models.base import UtcDateTime, utcnow
 
 GROUPS = Group.__table__
 DAYS = GroupDayCount.__table__
@@ -74,8 +74,9 @@ def group_for_signature(session: Session, app_id: int, algorithm: str, signature
     return group
 
 
-def count_report(session: Session, group_id: int, report: Report) -> tuple[str, str | None]:
-    """Add a stored report to group ``group_id``'s aggregates; returns the group's (status, resolved_in_version).
+def count_report(session: Session, group_id: int, report: Report) -> Any:
+    """Add a stored report to group ``group_id``'s aggregates; returns the group's ``status``,
+    ``resolved_in_version`` and ``resolved_at`` (a row).
 
     The returned status is read by the same statement that counted (``UPDATE … RETURNING``), so
     the caller's regression check sees the status as it is now, not as it was when loaded.
@@ -102,7 +103,7 @@ def count_report(session: Session, group_id: int, report: Report) -> tuple[str, 
         values["last_version"] = case((GROUPS.c.last_seen <= received, version), else_=GROUPS.c.last_version)
     counted = session.execute(
         update(GROUPS).where(GROUPS.c.id == group_id).values(values)
-        .returning(GROUPS.c.status, GROUPS.c.resolved_in_version)
+        .returning(GROUPS.c.status, GROUPS.c.resolved_in_version, GROUPS.c.resolved_at)
     ).one()
     day = _insert(session, DAYS).values(group_id=group_id, day=report_day(report), count=1)
     session.execute(day.on_conflict_do_update(index_elements=["group_id", "day"],
@@ -114,14 +115,15 @@ def count_report(session: Session, group_id: int, report: Report) -> tuple[str, 
         upsert = _insert(session, BREAKDOWNS).values(rows)
         session.execute(upsert.on_conflict_do_update(index_elements=["group_id", "dimension", "value"],
                                                      set_={"count": BREAKDOWNS.c.count + 1}))
-    return counted.status, counted.resolved_in_version
+    return counted
 
 
 def uncount_report(session: Session, group_id: int, report: Report) -> None:
     """Remove a report from group ``group_id``'s aggregates (purge, deletion, a move to another group).
 
     First and last seen stay as they were: the bug *was* seen then. Installs stay exact: an
-    install leaves the group with its last report there.
+    install leaves the group with its last report there. A group whose last report leaves is
+    marked ``emptied_at`` (hidden from lists; counting a report again clears it).
     """
     gone_install = 0
     if report.install_hash:
@@ -134,7 +136,8 @@ def uncount_report(session: Session, group_id: int, report: Report) -> None:
                                                    INSTALLS.c.install_hash == report.install_hash))
             gone_install = 1
     session.execute(update(GROUPS).where(GROUPS.c.id == group_id).values(
-        count=GROUPS.c.count - 1, affected_installs=GROUPS.c.affected_installs - gone_install))
+        count=GROUPS.c.count - 1, affected_installs=GROUPS.c.affected_installs - gone_install,
+        emptied_at=case((GROUPS.c.count <= 1, literal(utcnow(), UtcDateTime())), else_=GROUPS.c.emptied_at)))
     session.execute(update(DAYS).where(DAYS.c.group_id == group_id, DAYS.c.day == report_day(report))
                     .values(count=DAYS.c.count - 1))
     pairs = breakdown_values(report)
@@ -156,7 +159,7 @@ def recompute_group(session: Session, group_id: int) -> None:
     ).all()
     for table in (DAYS, BREAKDOWNS, INSTALLS):
         session.execute(delete(table).where(table.c.group_id == group_id))
-    values: dict[str, Any] = {"count": len(rows), "affected_installs": 0}
+    values: dict[str, Any] = {"count": len(rows), "affected_installs": 0, "emptied_at": None}
     if rows:
         days = Counter(row.received_at.date() for row in rows)
         breakdowns: Counter[tuple[str, str]] = Counter()

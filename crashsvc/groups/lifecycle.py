@@ -57,6 +57,7 @@ def set_status(session: Session, group: Group, status: str, *, user: User | None
     previous = group.status
     group.status = status
     group.resolved_in_version = version
+    group.resolved_at = utcnow() if status == "resolved" else None
     detail: dict[str, Any] = {"via": via}
     if version is not None:
         detail["resolved_in_version"] = version
@@ -64,16 +65,19 @@ def set_status(session: Session, group: Group, status: str, *, user: User | None
     session.flush()
 
 
-def regress_if_resolved(session: Session, group_id: int, status: str, resolved_in_version: str | None,
-                        report: Report) -> bool:
+def regress_if_resolved(session: Session, group_id: int, counted: Any, report: Report) -> bool:
     """Mark a resolved group ``regressed`` because ``report`` arrived; True if this call did it.
 
-    ``status`` and ``resolved_in_version`` are the group's as the counting statement saw them.
-    Resolved "in version X" regresses only for reports from versions after X. The update is
-    conditional on the status, so two workers seeing the same regression record it once.
+    ``counted`` is the group's ``status``, ``resolved_in_version`` and ``resolved_at`` as the
+    counting statement saw them. Only a report received after the resolution regresses (an older
+    one moved in by reprocessing does not); resolved "in version X", only one from a version after
+    X. The update is conditional on the status, so two workers seeing it record it once.
     """
-    if status != "resolved":
+    if counted.status != "resolved":
         return False
+    if counted.resolved_at is not None and report.received_at <= counted.resolved_at:
+        return False
+    resolved_in_version = counted.resolved_in_version
     if resolved_in_version is not None and not is_version_after(report.app_version, resolved_in_version):
         return False
     changed = session.execute(

@@ -5,7 +5,7 @@ writes nothing. Regrouping moves a report whose group changes with the counters'
 uncount / count, one transaction per batch, and a conditional update on the report's group so
 that a second run (or a concurrent reprocess) moves nothing twice. A group that loses reports
 gets a ``regrouped`` history entry; one left without reports is kept (its history, its links)
-and marked ``emptied_at``, which hides it from lists.
+and marked ``emptied_at`` (by ``uncount_report``), which hides it from lists.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from crashsvc.groups.counters import count_report, group_for_signature, uncount_report
 from crashsvc.groups.lifecycle import record_history
 from crashsvc.models import Group, Report
-from crashsvc.models.base import utcnow
 
 BATCH = 500
 
@@ -133,8 +132,7 @@ def regroup_reports(session_factory: Callable[[], Session], app_id: int | None =
                 continue
             record_history(session, group_id, "regrouped", from_status=group.status, to_status=group.status,
                            detail={"algorithm": algorithm, "moved_out": moved_out})
-            if group.count <= 0 and group.emptied_at is None:
-                group.emptied_at = utcnow()
+            if group.count <= 0:  # uncount marked it emptied_at
                 summary.groups_emptied.append(group_id)
     return summary
 

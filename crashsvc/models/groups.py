@@ -39,6 +39,9 @@ class Group(Base):
     fingerprint: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="unresolved")
     resolved_in_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # When it was last resolved: only reports received later regress it (a late move of an older
+    # report by reprocessing or regrouping does not).
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     affected_installs: Mapped[int] = mapped_column(Integer, default=0)
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -50,7 +53,7 @@ class Group(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    # Set when regrouping moved every report away; the group is kept (history, links), not listed.
+    # Set when its last report left (regrouping, reprocessing, purge); kept (history, links), not listed.
     emptied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
