@@ -22,7 +22,7 @@ class BarChart:
     height: int
     bars: list[Bar]
     peak: int
-    ticks: list[tuple[float, str]] = field(default_factory=list)  # (x, date label) under the bars
+    ticks: list[tuple[float, str, str]] = field(default_factory=list)  # (x, label, text-anchor)
     total: int = 0
 
 
@@ -38,7 +38,7 @@ def nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def bar_chart(series: list[tuple[date, int]], width: int = 720, height: int = 140) -> BarChart:
+def bar_chart(series: list[tuple[date, int]], width: int = 1000, height: int = 150) -> BarChart:
     """One bar per day, scaled to the busiest day; labels under the first, middle and last bar."""
     count = max(len(series), 1)
     peak = nice_ceiling(max((value for _, value in series), default=0))
@@ -51,9 +51,14 @@ def bar_chart(series: list[tuple[date, int]], width: int = 720, height: int = 14
                         width=round(slot - gap, 2), height=round(bar_height, 2),
                         label=day.isoformat(), value=value))
     ticks = []
-    for index in sorted({0, len(series) // 2, len(series) - 1}):
+    last = len(series) - 1
+    for index in sorted({0, len(series) // 2, last}):
         if 0 <= index < len(series):
-            ticks.append((round(index * slot + slot / 2, 2), series[index][0].strftime("%b %d")))
+            # The outer labels hug the chart's edges so they are never cut off.
+            x, anchor = ((0.0, "start") if index == 0 and last > 0 else
+                         (float(width), "end") if index == last and last > 0 else
+                         (round(index * slot + slot / 2, 2), "middle"))
+            ticks.append((x, series[index][0].strftime("%b %d"), anchor))
     return BarChart(width=width, height=height, bars=bars, peak=peak, ticks=ticks,
                     total=sum(value for _, value in series))
 

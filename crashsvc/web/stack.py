@@ -67,5 +67,8 @@ def pretty_json(value: Any) -> str:
 
 
 def install(app) -> None:
+    from crashsvc.symbols.catalog import upload_command
+
+    app.add_template_global(upload_command, "upload_command")
     app.add_template_global(frame_location, "frame_location")
     app.add_template_global(frame_runs, "frame_runs")

@@ -29,7 +29,7 @@ def page_csrf(client, path: str = "/account/tokens") -> str:
 
 def send_report(client, factory, app_row, **changes: Any) -> str:
     """Ingest a report through the real edge and worker; returns its id."""
-    body = factory.report(report_id=str(uuid.uuid4()), **changes)
+    body = factory.report(**{**changes, "report_id": str(uuid.uuid4())})
     response = client.post("/api/v1/reports", json=body, headers={"X-Crashsvc-Key": app_row.ingest_key})
     assert response.status_code == 202, response.get_data(as_text=True)
     factory.process_queue()
