@@ -1,0 +1,305 @@
+"""Purging stored reports: what a purge would remove (the plan), and removing it in short batches.
+
+Each batch is one transaction: ``DELETE … RETURNING`` the oldest matching reports (at most
+``batch_size``), uncount exactly the rows that statement removed (``aggregates.uncount_reports``),
+drop groups left empty, and add the batch to the run's audit event. A purge stopped at any point
+(Ctrl-C, a kill, a crash) therefore leaves every counter equal to what remains, and the audit log
+says how many went; running it again finishes the job. Short transactions keep ingestion and the
+UI working: the write lock is held for one batch at a time.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from crashsvc.audit import record_audit_event
+from crashsvc.db import Database
+from crashsvc.models import App
+from crashsvc.models.audit import AuditEvent
+from crashsvc.purge.aggregates import COUNTED_COLUMNS, REPORTS, remove_empty_groups, uncount_reports
+from crashsvc.purge.space import SpaceReport, database_size, reclaim_space
+
+DEFAULT_BATCH_SIZE = 5000
+# After each SQLite batch the purge sleeps this long, so writers waiting on the lock (the worker
+# storing new reports) get their turn instead of losing every race to the next batch.
+SQLITE_BATCH_PAUSE = 0.01
+
+
+@dataclass(frozen=True)
+class PurgeScope:
+    """Which reports a purge removes: older than ``older_than``, or past each app's own retention."""
+
+    older_than: timedelta | None = None  # None: each app's retention_days (or the default)
+    app_id: int | None = None
+    group_id: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        scope: dict[str, Any] = {"mode": "older_than" if self.older_than else "retention"}
+        if self.older_than:
+            scope["older_than_seconds"] = int(self.older_than.total_seconds())
+        if self.app_id is not None:
+            scope["app_id"] = self.app_id
+        if self.group_id is not None:
+            scope["group_id"] = self.group_id
+        return scope
+
+
+@dataclass(frozen=True)
+class AppCutoff:
+    app_id: int
+    app_name: str
+    cutoff: datetime
+    retention_days: int | None  # set in retention mode
+
+
+@dataclass
+class AppPlan:
+    """What a purge would remove from one app (``--dry-run``)."""
+
+    app_id: int
+    app_name: str
+    cutoff: datetime
+    reports: int
+    oldest: datetime | None
+    newest: datetime | None
+    estimated_bytes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "app_id": self.app_id,
+            "app": self.app_name,
+            "cutoff": _iso(self.cutoff),
+            "reports": self.reports,
+            "oldest": _iso(self.oldest),
+            "newest": _iso(self.newest),
+            "estimated_bytes": self.estimated_bytes,
+        }
+
+
+@dataclass
+class PurgeResult:
+    run_id: str
+    deleted: dict[int, int] = field(default_factory=dict)  # app id -> reports removed
+    groups_removed: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    space: SpaceReport | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "deleted": self.total,
+            "per_app": {str(k): v for k, v in self.deleted.items()},
+            "groups_removed": self.groups_removed,
+            "batches": self.batches,
+            "seconds": round(self.seconds, 2),
+            "space": self.space.as_dict() if self.space else None,
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def app_cutoffs(
+    session: Session, scope: PurgeScope, default_retention_days: int, now: datetime | None = None
+) -> list[AppCutoff]:
+    """The apps in scope and the time before which their reports go."""
+    now = now or datetime.now(UTC)
+    query = select(App.id, App.name, App.retention_days).order_by(App.id)
+    if scope.app_id is not None:
+        query = query.where(App.id == scope.app_id)
+    cutoffs = []
+    for app_id, name, retention_days in session.execute(query):
+        if scope.older_than is not None:
+            cutoffs.append(AppCutoff(app_id, name, now - scope.older_than, None))
+        else:
+            days = retention_days or default_retention_days
+            cutoffs.append(AppCutoff(app_id, name, now - timedelta(days=days), days))
+    return cutoffs
+
+
+def _matching(cutoff: AppCutoff, scope: PurgeScope) -> Any:
+    condition = and_(REPORTS.c.app_id == cutoff.app_id, REPORTS.c.received_at < cutoff.cutoff)
+    if scope.group_id is not None:
+        condition = and_(condition, REPORTS.c.group_id == scope.group_id)
+    return condition
+
+
+def plan_purge(
+    session: Session, scope: PurgeScope, default_retention_days: int, now: datetime | None = None
+) -> list[AppPlan]:
+    """Per app: how many reports would go, their date range and an estimate of their size. Reads only."""
+    if session.get_bind().dialect.name == "postgresql":
+        size = func.pg_column_size(REPORTS.c.data)
+    else:
+        size = func.length(REPORTS.c.data)
+    plans = []
+    for cutoff in app_cutoffs(session, scope, default_retention_days, now):
+        count, oldest, newest, data_bytes = session.execute(
+            select(
+                func.count(),
+                func.min(REPORTS.c.received_at),
+                func.max(REPORTS.c.received_at),
+                func.coalesce(func.sum(size), 0),
+            ).where(_matching(cutoff, scope))
+        ).one()
+        # Aggregates come back untyped: SQLite gives its stored text for min/max.
+        plans.append(
+            AppPlan(
+                cutoff.app_id,
+                cutoff.app_name,
+                cutoff.cutoff,
+                int(count),
+                _as_utc(oldest),
+                _as_utc(newest),
+                int(data_bytes) + 400 * int(count),
+            )
+        )  # + row and index overhead
+    return plans
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def delete_reports_where(
+    session: Session, condition: Any, limit: int | None = None, keep_empty_groups: bool = False
+) -> tuple[list[Any], int]:
+    """Delete (the oldest ``limit``) matching reports and uncount them, in the caller's transaction.
+
+    Returns the rows removed (``COUNTED_COLUMNS``, no contents) and how many groups went empty and
+    were removed.
+    """
+    ids = select(REPORTS.c.id).where(condition)
+    if limit is not None:
+        ids = ids.order_by(REPORTS.c.received_at).limit(limit)
+    rows = session.execute(
+        delete(REPORTS).where(REPORTS.c.id.in_(ids.scalar_subquery())).returning(*COUNTED_COLUMNS)
+    ).all()
+    touched = uncount_reports(session, rows)
+    removed = 0 if keep_empty_groups or not touched else remove_empty_groups(session, touched)
+    return rows, removed
+
+
+ProgressCallback = Callable[[int, int], None]  # (app id, reports removed in this batch)
+
+
+class ReportPurger:
+    """Runs a purge in batches, records it in the audit log and gives the space back."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        actor: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        keep_empty_groups: bool = False,
+        reclaim: bool = True,
+        progress: ProgressCallback | None = None,
+    ):
+        self.db = db
+        self.actor = actor
+        self.batch_size = batch_size
+        self.keep_empty_groups = keep_empty_groups
+        self.reclaim = reclaim
+        self.progress = progress
+        self.pause = SQLITE_BATCH_PAUSE if db.is_sqlite else 0.0
+
+    def run(
+        self,
+        scope: PurgeScope,
+        default_retention_days: int,
+        now: datetime | None = None,
+        result: PurgeResult | None = None,
+    ) -> PurgeResult:
+        """Purge everything in scope; ``result`` (if given) is filled in as batches commit."""
+        result = result or PurgeResult(run_id=uuid.uuid4().hex[:12])
+        started = time.monotonic()
+        before = database_size(self.db.engine)
+        with self.db.sessions() as session:
+            cutoffs = app_cutoffs(session, scope, default_retention_days, now)
+        events: dict[int, int] = {}
+        for cutoff in cutoffs:
+            while True:
+                removed = self._batch(cutoff, scope, result, events)
+                if self.progress and removed:
+                    self.progress(cutoff.app_id, removed)
+                if removed < self.batch_size:
+                    break
+                if self.pause:
+                    time.sleep(self.pause)
+        if self.reclaim and result.total:
+            result.space = reclaim_space(self.db.engine, before)
+        result.seconds = time.monotonic() - started
+        self._finish_events(events, result)
+        return result
+
+    def _batch(
+        self, cutoff: AppCutoff, scope: PurgeScope, result: PurgeResult, events: dict[int, int]
+    ) -> int:
+        with self.db.transaction() as session:
+            rows, groups_removed = delete_reports_where(
+                session, _matching(cutoff, scope), self.batch_size, self.keep_empty_groups
+            )
+            if not rows:
+                return 0
+            event_id = events.get(cutoff.app_id)
+            if event_id is None:
+                scope_json = scope.describe() | {"cutoff": _iso(cutoff.cutoff)}
+                if cutoff.retention_days is not None:
+                    scope_json["retention_days"] = cutoff.retention_days
+                event = record_audit_event(
+                    session,
+                    "purge",
+                    self.actor,
+                    app_id=cutoff.app_id,
+                    scope=scope_json,
+                    count=len(rows),
+                    detail={"run": result.run_id, "status": "running"},
+                )
+                session.flush()
+                events[cutoff.app_id] = event.id
+            else:
+                session.execute(
+                    update(AuditEvent)
+                    .where(AuditEvent.id == event_id)
+                    .values(count=AuditEvent.count + len(rows))
+                )
+        # Counted only once committed: what the result says is what happened.
+        result.deleted[cutoff.app_id] = result.deleted.get(cutoff.app_id, 0) + len(rows)
+        result.groups_removed += groups_removed
+        result.batches += 1
+        return len(rows)
+
+    def _finish_events(self, events: dict[int, int], result: PurgeResult) -> None:
+        if not events:
+            return
+        detail: dict[str, Any] = {
+            "run": result.run_id,
+            "status": "finished",
+            "seconds": round(result.seconds, 2),
+            "groups_removed": result.groups_removed,
+        }
+        if result.space is not None:
+            detail["reclaimed_bytes"] = result.space.reclaimed
+        with self.db.transaction() as session:
+            session.execute(
+                update(AuditEvent).where(AuditEvent.id.in_(list(events.values()))).values(detail=detail)
+            )
