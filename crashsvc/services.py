@@ -37,6 +37,7 @@ class Services:
         # Where accepted reports wait while Redis is unreachable; see crashsvc/spool.py.
         self.spool = Spool(settings.spool_path, settings.spool_max_bytes, self.queue, settings.spool_move_interval)
         self.add_gauges(self.spool.gauges)
+        self.add_gauges(self._queue_gauges)
         if self.spool.stats()[0]:
             self.spool.start_mover()  # reports left by a process that stopped while Redis was down
 
@@ -48,6 +49,17 @@ class Services:
         for source in self._gauges:
             gauges.update(source())
         return gauges
+
+    def _queue_gauges(self) -> dict[str, tuple[float, str]]:
+        # ZCARD, not the registries' count(): that would run RQ's cleanup from a web request.
+        queue = self.queue.queue
+        pipe = self.redis.pipeline(transaction=False)
+        for registry in (queue.started_job_registry, queue.scheduled_job_registry, queue.failed_job_registry):
+            pipe.zcard(registry.key)
+        running, scheduled, failed = pipe.execute()
+        return {"jobs_running": (running, "Report jobs a worker is processing now."),
+                "jobs_retry_scheduled": (scheduled, "Jobs waiting for their retry backoff to pass."),
+                "dead_letters": (failed, "Jobs that failed for good (see `crashsvc failed list`).")}
 
     def close(self) -> None:
         self.spool.stop_mover()

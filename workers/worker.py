@@ -173,6 +173,7 @@ class ReportWorker(SimpleWorker):
     def _put_back(self, members: list[tuple[Job, Execution]], queue: Queue) -> None:
         """Return jobs to the front of the queue, in order, without spending one of their retries."""
         with self.connection.pipeline() as pipe:
+            pipe.multi()  # explicit, so RQ's enqueue joins this transaction instead of opening one
             for job, execution in reversed(members):
                 self.cleanup_execution(job, pipeline=pipe, execution=execution)
                 queue.enqueue_job(job, pipeline=pipe, at_front=True)

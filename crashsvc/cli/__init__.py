@@ -20,6 +20,7 @@ FEATURE_COMMANDS = [
     ("crashsvc.cli.signatures", "signatures"),
     ("crashsvc.cli.symbols", "symbols"),
     ("crashsvc.cli.reprocess", "reprocess"),
+    ("crashsvc.cli.failed", "failed"),
 ]
 
 

@@ -1,0 +1,144 @@
+"""Workers, Valkey and the database fail mid-processing; every accepted report is stored exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+import pytest
+from rq import Queue
+
+from tests.reliability.conftest import wait_until
+
+
+def _started(svc) -> int:
+    queue = Queue(svc.services.settings.queue_name, connection=svc.services.redis)
+    return svc.services.redis.zcard(queue.started_job_registry.key)
+
+
+@pytest.mark.fault
+def test_worker_killed_mid_batch_is_retried_and_counted_once(service):
+    svc = service()
+    for _ in range(150):
+        assert svc.post() == 202
+    worker = svc.start_worker()
+    wait_until(lambda: len(svc.stored_ids()) >= 10 and _started(svc) > 0, timeout=60, interval=0.02)
+    worker.kill()  # SIGKILL: no cleanup, its batch stays "started"
+    worker.wait()
+    assert _started(svc) > 0, "the killed worker left started jobs behind"
+    assert len(svc.stored_ids()) < 150
+    svc.start_worker()
+    wait_until(svc.all_stored, timeout=90)
+    wait_until(lambda: _started(svc) == 0, timeout=30)
+    svc.assert_exactly_once()
+
+
+@pytest.mark.fault
+def test_valkey_killed_with_jobs_queued_restarts_from_its_append_only_file(service, own_valkey):
+    svc = service()
+    for _ in range(60):
+        assert svc.post() == 202
+    own_valkey.kill()  # SIGKILL: only the AOF survives
+    own_valkey.start()
+    assert svc.services.queue.depth() == 60
+    svc.start_worker()
+    wait_until(svc.all_stored, timeout=60)
+    svc.assert_exactly_once()
+
+
+class CuttableProxy:
+    """A loopback TCP proxy to PostgreSQL that a test can cut (drop every connection, refuse new ones)."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open = threading.Event()
+        self.open.set()
+        self.connections: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+
+    def cut(self) -> None:
+        self.open.clear()
+        with self.lock:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self.connections.clear()
+
+    def restore(self) -> None:
+        self.open.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.cut()
+        self.listener.close()
+
+
+@pytest.mark.fault
+@pytest.mark.postgres
+def test_database_outage_during_processing_pauses_workers_and_loses_nothing(service, postgres_database):
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_database)
+    svc = service(database_url=postgres_database)
+    url = make_url(postgres_database)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        for _ in range(80):
+            assert svc.post() == 202
+        svc.start_worker(database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False))
+        wait_until(lambda: len(svc.stored_ids()) >= 10, timeout=60, interval=0.02)
+        proxy.cut()
+        for _ in range(40):  # ingestion keeps accepting: the queue grows
+            assert svc.post() == 202
+        wait_until(lambda: svc.services.queue.depth() > 0, timeout=10)
+        stored_during_outage = len(svc.stored_ids())
+        threading.Event().wait(3)  # the outage lasts a few seconds
+        assert len(svc.stored_ids()) == stored_during_outage
+        proxy.restore()
+        wait_until(svc.all_stored, timeout=90)
+        queue = Queue(svc.services.settings.queue_name, connection=svc.services.redis)
+        assert svc.services.redis.zcard(queue.failed_job_registry.key) == 0, "an outage is no report's fault"
+        svc.assert_exactly_once()
+    finally:
+        proxy.close()
