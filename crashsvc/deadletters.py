@@ -32,7 +32,8 @@ def _registry(services: Services) -> FailedJobRegistry:
 
 def _error(job: Job) -> tuple[str, str]:
     """(error type, safe detail) from RQ's failure record of ``job``."""
-    text = (job.exc_info or "").strip()
+    result = job.latest_result()
+    text = ((result.exc_string if result is not None else "") or "").strip()
     if "AbandonedJobError" in text:
         return "AbandonedJobError", "the worker running it died"
     last = text.splitlines()[-1] if text else ""
