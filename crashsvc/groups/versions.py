@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 
 _NUMBERED = re.compile(r"(\d+)(.*)", re.DOTALL)
+_TOKENS = re.compile(r"\d+|[^\d.\-_ ]+")
 
 
 def version_key(version: str) -> tuple:
     """A sort key: ``2.10`` > ``2.9``, ``2.4`` == ``2.4.0``, ``2.0-beta`` < ``2.0``; build metadata ignored.
 
     The numeric dotted prefix decides first; whatever follows it (a pre-release tag, or a version
-    that is not numeric at all) only breaks ties, by plain text order.
+    that is not numeric at all) only breaks ties, token by token (numbers as numbers: beta.2 <
+    beta.10).
     """
     text = version.strip()
     if text[:1] in ("v", "V"):
@@ -31,7 +33,8 @@ def version_key(version: str) -> tuple:
             break
     while numbers and numbers[-1] == 0:
         numbers.pop()
-    return (tuple(numbers), 0 if rest else 1, rest)
+    tail = tuple((0, int(token), "") if token.isdigit() else (1, 0, token.lower()) for token in _TOKENS.findall(rest))
+    return (tuple(numbers), 0 if rest else 1, tail)
 
 
 def is_version_after(version: str | None, than: str | None) -> bool:
