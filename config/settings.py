@@ -181,6 +181,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PUBLIC_URL", "", parse_optional_str,
             "Base URL SDKs reach the service at (used in DSNs); empty means http://HOST:PORT."),
     Setting("WEB_WORKERS", "2", parse_positive_int, "Gunicorn worker processes."),
+    Setting("CLIENT_READ_TIMEOUT", "15", parse_positive_float,
+            "Seconds a client may stall mid-request before its connection is dropped (slow-loris)."),
     Setting("WORKERS", "1", parse_positive_int, "Report-processing worker processes `crashsvc serve` starts."),
     Setting("SECURE_COOKIES", "false", parse_bool,
             "Mark session cookies Secure; turn on when served behind TLS."),

@@ -31,12 +31,13 @@ class Supervisor:
         env = dict(os.environ)
         env["CRASHSVC_REDIS_URL"] = redis_url
         env["CRASHSVC_DATA_DIR"] = str(self.settings.data_dir.resolve())
+        env["CRASHSVC_CLIENT_READ_TIMEOUT"] = str(self.settings.client_read_timeout)
         return env
 
     def _web_command(self) -> list[str]:
         s = self.settings
         return [sys.executable, "-m", "gunicorn", "--bind", f"{s.host}:{s.port}", "--workers", str(s.web_workers),
-                "--worker-class", "gthread", "--threads", "4", "--timeout", "30", "--graceful-timeout", "10",
+                "--worker-class", "crashsvc.slowclients.SlowClientSafeWorker", "--threads", "4", "--timeout", "30", "--graceful-timeout", "10",
                 "--limit-request-field_size", "16384", "--access-logfile", "-",
                 "--access-logformat", ACCESS_LOG_FORMAT, "crashsvc.app:create_app()"]
 

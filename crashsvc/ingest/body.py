@@ -23,6 +23,10 @@ class InvalidEncoding(ApiError):
     status, code, message = 400, "invalid_encoding", "The body could not be decompressed."
 
 
+class RequestTimeout(ApiError):
+    status, code, message = 408, "request_timeout", "The body did not arrive in time."
+
+
 def read_wire_body(request: Request, max_bytes: int) -> bytes:
     """Read the raw body (also chunked), refusing more than ``max_bytes`` on the wire."""
     length = request.content_length
@@ -32,7 +36,10 @@ def read_wire_body(request: Request, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        chunk = stream.read(READ_CHUNK)
+        try:
+            chunk = stream.read(READ_CHUNK)
+        except OSError:  # the server's receive timeout (crashsvc/slowclients.py) or a dropped client
+            raise RequestTimeout() from None
         if not chunk:
             break
         total += len(chunk)
