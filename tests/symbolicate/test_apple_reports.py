@@ -138,8 +138,17 @@ def test_ips_report_is_symbolicated(corpus, store, index, make_ctx):
     assert ctx.report["exception"]["mechanism"] == {"type": "mach", "signal": "SIGSEGV"}
 
 
+def test_redacted_incident_identifier_is_not_an_error():
+    """The anonymizer runs first (identifier replaced, clock coarsened); the report must still parse."""
+    parsed = parse_crash_text(
+        "Incident Identifier: [id]\nCrashReporter Key:   [redacted]\nDate/Time:       2024-02-01 10:00:00\n"
+    )
+    assert parsed["incident_identifier"] == "00000000-0000-0000-0000-000000000000"
+    assert "timestamp" not in parsed
+
+
 def test_unparseable_apple_report_leaves_a_note(make_ctx):
-    ctx = make_ctx({"platform": "cocoa", "apple_crash_report": "Incident Identifier: not-a-uuid\n"})
+    ctx = make_ctx({"platform": "cocoa", "apple_crash_report": "Report Version:  not-a-number\n"})
     symbolicate_report(ctx)
     assert "threads" not in ctx.report
     assert [(n.rule, n.path) for n in ctx.notes] == [("invalid_apple_crash_report", "apple_crash_report")]

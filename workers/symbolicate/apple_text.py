@@ -110,7 +110,12 @@ def _header_line(report: dict[str, Any], line: str) -> None:
         return
     key, value = match[1], match[2]
     if key == "Incident Identifier":
-        report["incident_identifier"] = str(_uuid(value, "incident identifier"))
+        # The anonymizer redacts it ("[id]") and it is never copied into the report: a value that is
+        # not a UUID keeps the nil UUID instead of refusing the whole report.
+        try:
+            report["incident_identifier"] = str(_uuid(value, "incident identifier"))
+        except AppleReportError:
+            report["incident_identifier"] = NIL_UUID
     elif key == "Report Version":
         try:
             report["report_version"] = int(value)
@@ -121,7 +126,11 @@ def _header_line(report: dict[str, Any], line: str) -> None:
     elif key == "Code Type":
         report["code_type"] = value
     elif key == "Date/Time":
-        report["timestamp"] = _timestamp(value)
+        # The anonymizer coarsens it ("2024-02-01 10:00:00", no zone); symbolication never needs it.
+        try:
+            report["timestamp"] = _timestamp(value)
+        except AppleReportError:
+            report.pop("timestamp", None)
     elif key != "Crashed Thread":
         report["metadata"][key] = value
 
