@@ -13,7 +13,7 @@ bp = Blueprint("openapi", __name__)
 
 ERROR_CODES = ["invalid_json", "invalid_report", "invalid_encoding", "invalid_envelope", "unauthorized",
                "forbidden", "opt_in_required", "not_found", "payload_too_large", "unsupported_media_type",
-               "rate_limited", "unavailable"]
+               "rate_limited", "unavailable", "request_timeout"]
 
 
 def field_schema(field: fields.Field, components: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +85,12 @@ def build_spec() -> dict[str, Any]:
     components: dict[str, Any] = {}
     report = schema_object(report_schema.ReportSchema(), components)
     report["properties"]["opt_in"]["const"] = True
+    # ReportSchema.has_crash_content: a report carries an exception, threads or an Apple report.
+    report["anyOf"] = [
+        {"required": ["exception"], "properties": {"exception": {"minProperties": 1}}},
+        {"required": ["threads"], "properties": {"threads": {"minItems": 1}}},
+        {"required": ["apple_crash_report"], "properties": {"apple_crash_report": {"minLength": 1}}},
+    ]
     components["Report"] = report
     components["Error"] = {
         "type": "object", "required": ["error"],
@@ -106,8 +112,9 @@ def build_spec() -> dict[str, Any]:
             "/api/v1/reports": {"post": {
                 "summary": "Submit a crash report (requires opt_in: true)",
                 "security": [{"ingestKey": []}],
-                "parameters": [{"name": "Content-Encoding", "in": "header", "required": False,
-                                "schema": {"type": "string", "enum": ["gzip", "deflate", "br", "zstd", "identity"]}}],
+                # Content-Encoding is transport, not a parameter: a generated header value would
+                # describe a body that was never compressed.
+                "description": "The body may be compressed: Content-Encoding gzip, deflate, br or zstd.",
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Report"}}}},
                 "responses": {
@@ -118,6 +125,7 @@ def build_spec() -> dict[str, Any]:
                     "400": _error_response("invalid_json, invalid_report or invalid_encoding"),
                     "401": _error_response("unauthorized"),
                     "403": _error_response("opt_in_required"),
+                    "408": _error_response("request_timeout (the body stalled)"),
                     "413": _error_response("payload_too_large"),
                     "415": _error_response("unsupported_media_type"),
                     "429": _error_response("rate_limited (with Retry-After)"),
