@@ -14,7 +14,7 @@ from typing import Any
 
 from workers.anonymize.detectors import Detector, free_text_detectors
 from workers.anonymize.keynames import KeyNameRules, key_tokens
-from workers.anonymize.scanner import TEXT_ACTIONS
+from workers.anonymize.scanner import TEXT_ACTIONS, ScanCache
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "scrubbing"
 _DEFAULT_FIELDS = {"version", "comment", "actions", "drop_keys", "install_id_keys", "hardware_id_keys",
@@ -44,6 +44,8 @@ class RuleSet:
     text_detectors: list[Detector] = field(init=False, repr=False)
     path_detectors: list[Detector] = field(init=False, repr=False)
     key_cache: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = field(init=False, repr=False)
+    text_cache: ScanCache = field(init=False, repr=False)
+    path_cache: ScanCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.keys = KeyNameRules(drop=self.drop_keys, install_id=self.install_id_keys,
@@ -52,6 +54,8 @@ class RuleSet:
         self.text_detectors = free_text_detectors(self.keys.is_sensitive, key_tokens)
         self.path_detectors = [d for d in self.text_detectors if d.name in PATH_FIELD_DETECTORS]
         self.key_cache = {}  # free-form key name -> (scanned key, hits); keys repeat across reports
+        self.text_cache = ScanCache()  # strings repeat across reports too; see ScanCache for when it is safe
+        self.path_cache = ScanCache()
         unknown = set(self.actions) - {detector.name for detector in self.text_detectors} - {"known_identity"}
         if unknown:
             raise RulesError(f"actions: unknown detector {sorted(unknown)[0]!r}")
@@ -59,6 +63,15 @@ class RuleSet:
         if bad:
             name = sorted(bad)[0]
             raise RulesError(f"actions.{name}: expected one of {sorted(TEXT_ACTIONS)}, got {bad[name]!r}")
+
+
+    def cache_for(self, detectors: list[Detector]) -> ScanCache | None:
+        """The scan cache of this rule set's own detector lists; None for any other list."""
+        if detectors is self.text_detectors:
+            return self.text_cache
+        if detectors is self.path_detectors:
+            return self.path_cache
+        return None
 
 
 def load_rules(app_id: int | None = None, config_dir: Path | str | None = None) -> RuleSet:

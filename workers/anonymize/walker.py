@@ -382,8 +382,15 @@ class ReportWalker:
                 container[slot] = self._scan(text, detectors, path)
 
     def _scan(self, text: str, detectors: list[Detector], path: str) -> str:
+        cache = self.rules.cache_for(detectors)
+        if cache is not None:
+            cached = cache.results.get(text)
+            if cached is not None:
+                for rule, count in cached[1]:
+                    self.note(rule, path, self._action_word(rule), count)
+                return cached[0]
         hits: Counter[str] = Counter()
-        text = scrub_text(text, detectors, self.rules.actions, self.state, hits)
+        text = scrub_text(text, detectors, self.rules.actions, self.state, hits, cache)
         for rule, count in hits.items():
             self.note(rule, path, self._action_word(rule), count)
         return text

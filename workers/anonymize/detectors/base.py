@@ -45,6 +45,9 @@ class Detector:
     label: str
     needs: tuple[str, ...] = ()  # cheap pre-check: at least one substring must occur (lower-cased text)
     needs_digit: bool = False
+    # Every accepted match holds two digits at most two characters apart ("12", "1.2", "(1) 2"); one
+    # search for that, shared by all such detectors, rules out strings with lone digits ("Kit1", "#3").
+    needs_digit_pair: bool = False
     accept: Accept | None = None
     group: int | str = 0  # "last": the named alternative that matched
     generalize: Generalize | None = None
@@ -52,8 +55,8 @@ class Detector:
 
     gate: str = ""  # a cheap regex (on the lower-cased text) that every match must contain somewhere
     gate_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
-    prefilter: tuple[bool, tuple[str, ...], Callable[[str], object] | None] = field(
-        init=False, repr=False, compare=False, default=(False, (), None))
+    prefilter: tuple[int, tuple[str, ...], Callable[[str], object] | None] = field(
+        init=False, repr=False, compare=False, default=(0, (), None))
 
     def __post_init__(self) -> None:
         # A gate is a short pattern without lookbehinds; searching it is far cheaper than the full
@@ -61,15 +64,21 @@ class Detector:
         if self.gate:
             object.__setattr__(self, "gate_re", re.compile(self.gate))
         gate_search = self.gate_re.search if self.gate_re is not None else None
-        object.__setattr__(self, "prefilter", (self.needs_digit, self.needs, gate_search))
+        digits = 2 if self.needs_digit_pair else 1 if self.needs_digit else 0
+        object.__setattr__(self, "prefilter", (digits, self.needs, gate_search))
 
     def applies_to(self, lowered: str, has_digit: bool) -> bool:
         """Cheap test run before the regex: most strings can be ruled out without scanning."""
-        if self.needs_digit and not has_digit:
+        if (self.needs_digit or self.needs_digit_pair) and not has_digit:
+            return False
+        if self.needs_digit_pair and DIGIT_PAIR.search(lowered) is None:
             return False
         if self.needs and not any(need in lowered for need in self.needs):
             return False
         return self.gate_re is None or self.gate_re.search(lowered) is not None
+
+
+DIGIT_PAIR = re.compile(r"\d\D{0,2}\d")
 
 
 def digits_of(text: str) -> str:

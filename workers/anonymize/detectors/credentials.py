@@ -45,6 +45,6 @@ def credential_detectors() -> list[Detector]:
         Detector("cookie", "credentials", COOKIE_HEADER, "[cookie]", needs=("cookie",), group="value"),
         Detector("api_key", "credentials", API_KEY, "[api-key]",
                  gate=r"akia|asia|aiza|k_live_|k_test_|gh[pousr]_|glpat-|xox[abprs]-|sg\.|sk[0-9a-f]{32}"),
-        Detector("analytics_id", "hardware_id", ANALYTICS_ID, "[ad-id]", gate=r"ga\d\.\d\."),
+        Detector("analytics_id", "hardware_id", ANALYTICS_ID, "[ad-id]", needs_digit=True, gate=r"ga\d\.\d\."),
         Detector("push_token", "credentials", PUSH_TOKEN, "[push-token]", needs=(":apa91b",)),
     ]

@@ -81,11 +81,11 @@ def network_detectors() -> list[Detector]:
     return [
         Detector("url_secrets", "credentials", URL, "[url]", needs=("://",), accept=_url_has_secrets,
                  generalize=strip_url_secrets),
-        Detector("mac", "network", MAC, "[mac]", gate=r"[0-9a-f]{2}([:-])[0-9a-f]{2}\1|[0-9a-f]{4}\.[0-9a-f]{4}\."),
-        Detector("ipv6", "network", IPV6, "[ip]", gate=r"::|(?:[0-9a-f]{1,4}:){2}", accept=_accept_ipv6),
+        Detector("mac", "network", MAC, "[mac]", needs=(":", "-", "."), gate=r"[0-9a-f]{2}([:-])[0-9a-f]{2}\1|[0-9a-f]{4}\.[0-9a-f]{4}\."),
+        Detector("ipv6", "network", IPV6, "[ip]", needs_digit=True, needs=(":",), gate=r"::|(?:[0-9a-f]{1,4}:){2}", accept=_accept_ipv6),
     ]
 
 
 def ipv4_detector() -> Detector:
     """IPv4 runs after URL stripping and before phone numbers (a dotted quad is not a phone number)."""
-    return Detector("ip", "network", IPV4, "[ip]", needs_digit=True, gate=r"\d\.\d+\.\d", accept=_accept_ipv4)
+    return Detector("ip", "network", IPV4, "[ip]", needs_digit_pair=True, gate=r"\d\.\d+\.\d", accept=_accept_ipv4)
