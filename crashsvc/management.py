@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crashsvc.audit import record_audit_event
 from crashsvc.auth import hash_password, hash_token, new_api_token, new_ingest_key
 from crashsvc.errors import ApiError, Conflict, Forbidden, NotFound
 from crashsvc.models import ApiToken, App, Membership, User
@@ -20,6 +21,12 @@ from crashsvc.models.users import SCOPES
 
 MIN_PASSWORD_LENGTH = 8
 MAX_RETENTION_DAYS = 3650
+
+
+def _audit(session: Session, action: str, by: User | None, app_id: int | None, **detail: Any) -> None:
+    """Admin changes go to the audit log: who, which app, what changed (ids and settings, no secrets)."""
+    if by is not None:
+        record_audit_event(session, action, f"user:{by.id}", app_id=app_id, detail=detail, user_id=by.id)
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -39,7 +46,7 @@ def parse_retention(value: Any) -> int | None:
     return days
 
 
-def create_app_row(session: Session, name: str, retention_days: Any = None) -> App:
+def create_app_row(session: Session, name: str, retention_days: Any = None, *, by: User | None = None) -> App:
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise _invalid("name", "Give the app a name of 1 to 200 characters.")
@@ -48,10 +55,11 @@ def create_app_row(session: Session, name: str, retention_days: Any = None) -> A
     app = App(name=name, ingest_key=new_ingest_key(), retention_days=parse_retention(retention_days))
     session.add(app)
     session.flush()
+    _audit(session, "app.create", by, app.id, name=name, retention_days=app.retention_days)
     return app
 
 
-def update_app(session: Session, app: App, changes: dict[str, Any]) -> App:
+def update_app(session: Session, app: App, changes: dict[str, Any], *, by: User | None = None) -> App:
     """Change name and/or retention; unknown fields are refused so typos do not pass silently."""
     unknown = set(changes) - {"name", "retention_days"}
     if unknown:
@@ -68,13 +76,15 @@ def update_app(session: Session, app: App, changes: dict[str, Any]) -> App:
             raise Conflict(f"An app named {name!r} exists.", code="app_exists")
         app.name = name
     session.flush()
+    _audit(session, "app.update", by, app.id, name=app.name, retention_days=app.retention_days)
     return app
 
 
-def rotate_ingest_key(session: Session, app: App) -> App:
+def rotate_ingest_key(session: Session, app: App, *, by: User | None = None) -> App:
     """A new ingest key; the edge's key cache lets the old one work for at most ~10 s more."""
     app.ingest_key = new_ingest_key()
     session.flush()
+    _audit(session, "app.rotate_key", by, app.id)
     return app
 
 
@@ -86,7 +96,7 @@ def list_members(session: Session, app_id: int) -> list[tuple[User, str]]:
     return [(user, role) for user, role in rows]
 
 
-def set_member(session: Session, app: App, email: str, role: str) -> Membership:
+def set_member(session: Session, app: App, email: str, role: str, *, by: User | None = None) -> Membership:
     if role not in ROLES:
         raise _invalid("role", f"Role must be one of {', '.join(ROLES)}.")
     user = session.scalars(select(User).where(User.email == (email or "").strip().lower())).first()
@@ -96,19 +106,21 @@ def set_member(session: Session, app: App, email: str, role: str) -> Membership:
     membership.role = role
     session.add(membership)
     session.flush()
+    _audit(session, "member.set", by, app.id, user_id=user.id, role=role)
     return membership
 
 
-def remove_member(session: Session, app: App, user_id: int) -> None:
+def remove_member(session: Session, app: App, user_id: int, *, by: User | None = None) -> None:
     membership = session.get(Membership, (user_id, app.id))
     if membership is None:
         raise NotFound("That user is not a member of this app.")
     session.delete(membership)
     session.flush()
+    _audit(session, "member.remove", by, app.id, user_id=user_id)
 
 
-def create_user(session: Session, email: str, password: str | None = None,
-                is_admin: bool = False) -> tuple[User, str | None]:
+def create_user(session: Session, email: str, password: str | None = None, is_admin: bool = False, *,
+                by: User | None = None) -> tuple[User, str | None]:
     """A new user; without a password one is generated and returned once (to hand to the person)."""
     email = (email or "").strip().lower()
     if "@" not in email or len(email) > 320 or any(ch.isspace() for ch in email):
@@ -123,6 +135,7 @@ def create_user(session: Session, email: str, password: str | None = None,
     user = User(email=email, password_hash=hash_password(password), is_admin=bool(is_admin))
     session.add(user)
     session.flush()
+    _audit(session, "user.create", by, None, user_id=user.id, is_admin=user.is_admin)
     return user, generated
 
 

@@ -73,7 +73,8 @@ def create_app() -> tuple[Response, int]:
     _site_admin(principal)
     body = _body()
     session = db_session()
-    app = management.create_app_row(session, str(body.get("name") or ""), body.get("retention_days"))
+    app = management.create_app_row(session, str(body.get("name") or ""), body.get("retention_days"),
+                                     by=principal.user)
     session.commit()
     return jsonify(app_json(app, _public_url(), include_key=True)), 201
 
@@ -82,8 +83,9 @@ def create_app() -> tuple[Response, int]:
 @require_scope("write")
 def patch_app(app_id: int) -> Response:
     session = db_session()
-    app = require_app_role(session, _principal(), app_id, "admin")
-    management.update_app(session, app, _body())
+    principal = _principal()
+    app = require_app_role(session, principal, app_id, "admin")
+    management.update_app(session, app, _body(), by=principal.user)
     session.commit()
     return jsonify(app_json(app, _public_url(), include_key=True))
 
@@ -92,8 +94,9 @@ def patch_app(app_id: int) -> Response:
 @require_scope("write")
 def rotate_key(app_id: int) -> Response:
     session = db_session()
-    app = require_app_role(session, _principal(), app_id, "admin")
-    management.rotate_ingest_key(session, app)
+    principal = _principal()
+    app = require_app_role(session, principal, app_id, "admin")
+    management.rotate_ingest_key(session, app, by=principal.user)
     session.commit()
     return jsonify(app_json(app, _public_url(), include_key=True))
 
@@ -115,9 +118,11 @@ def list_members(app_id: int) -> Response:
 @require_scope("write")
 def set_member(app_id: int) -> tuple[Response, int]:
     session = db_session()
-    app = require_app_role(session, _principal(), app_id, "admin")
+    principal = _principal()
+    app = require_app_role(session, principal, app_id, "admin")
     body = _body()
-    membership = management.set_member(session, app, str(body.get("email") or ""), str(body.get("role") or "viewer"))
+    membership = management.set_member(session, app, str(body.get("email") or ""), str(body.get("role") or "viewer"),
+                                       by=principal.user)
     session.commit()
     members = dict((user.id, (user, role)) for user, role in management.list_members(session, app_id))
     return jsonify(_member_json(*members[membership.user_id])), 200
@@ -127,8 +132,9 @@ def set_member(app_id: int) -> tuple[Response, int]:
 @require_scope("write")
 def remove_member(app_id: int, user_id: int) -> tuple[str, int]:
     session = db_session()
-    app = require_app_role(session, _principal(), app_id, "admin")
-    management.remove_member(session, app, user_id)
+    principal = _principal()
+    app = require_app_role(session, principal, app_id, "admin")
+    management.remove_member(session, app, user_id, by=principal.user)
     session.commit()
     return "", 204
 
@@ -142,7 +148,7 @@ def create_user() -> tuple[Response, int]:
     body = _body()
     session = db_session()
     user, generated = management.create_user(session, str(body.get("email") or ""), body.get("password") or None,
-                                             is_admin=body.get("is_admin") is True)
+                                             is_admin=body.get("is_admin") is True, by=principal.user)
     session.commit()
     data: dict[str, Any] = {"id": user.id, "email": user.email, "is_admin": user.is_admin}
     if generated:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from crashsvc import management
 from crashsvc.api.serializers import dsn_for
 from crashsvc.auth import ALL_SCOPES
 from crashsvc.db import db_session
 from crashsvc.errors import ApiError
+from crashsvc.models import User
 from crashsvc.symbols.catalog import list_symbol_files, missing_symbol_summary
 from crashsvc.web import optional
 from crashsvc.web.access import app_for_page, current_user, login_required, require_site_admin
@@ -56,14 +58,14 @@ def update_retention(app_id: int):
     changes = {"retention_days": request.form.get("retention_days", "")}
     if request.form.get("name"):
         changes["name"] = request.form["name"]
-    return _apply(app_id, lambda s: management.update_app(s, app, changes), "App settings saved.")
+    return _apply(app_id, lambda s: management.update_app(s, app, changes, by=current_user()), "App settings saved.")
 
 
 @bp.post("/apps/<int:app_id>/settings/rotate-key")
 @login_required
 def rotate_key(app_id: int):
     app, _ = app_for_page(app_id, "admin")
-    return _apply(app_id, lambda s: management.rotate_ingest_key(s, app),
+    return _apply(app_id, lambda s: management.rotate_ingest_key(s, app, by=current_user()),
                   "New ingest key issued; the old key stops working within seconds.")
 
 
@@ -72,14 +74,14 @@ def rotate_key(app_id: int):
 def set_member(app_id: int):
     app, _ = app_for_page(app_id, "admin")
     email, role = request.form.get("email", ""), request.form.get("role", "viewer")
-    return _apply(app_id, lambda s: management.set_member(s, app, email, role), "Member saved.")
+    return _apply(app_id, lambda s: management.set_member(s, app, email, role, by=current_user()), "Member saved.")
 
 
 @bp.post("/apps/<int:app_id>/members/<int:user_id>/remove")
 @login_required
 def remove_member(app_id: int, user_id: int):
     app, _ = app_for_page(app_id, "admin")
-    return _apply(app_id, lambda s: management.remove_member(s, app, user_id), "Member removed.")
+    return _apply(app_id, lambda s: management.remove_member(s, app, user_id, by=current_user()), "Member removed.")
 
 
 @bp.post("/apps")
@@ -88,7 +90,8 @@ def create_app():
     require_site_admin()
     session = db_session()
     try:
-        app = management.create_app_row(session, request.form.get("name", ""), request.form.get("retention_days"))
+        app = management.create_app_row(session, request.form.get("name", ""), request.form.get("retention_days"),
+                                           by=current_user())
         session.commit()
     except ApiError as error:
         session.rollback()
@@ -108,16 +111,12 @@ def users():
         try:
             user, generated = management.create_user(
                 session, request.form.get("email", ""), request.form.get("password") or None,
-                is_admin=request.form.get("is_admin") == "on")
+                is_admin=request.form.get("is_admin") == "on", by=current_user())
             session.commit()
             created = {"email": user.email, "password": generated}  # shown once, never stored in clear
         except ApiError as error:
             session.rollback()
             flash(error.message, "error")
-    from sqlalchemy import select
-
-    from crashsvc.models import User
-
     services = current_app.extensions["crashsvc"]
     return render_template("admin/users.html", users=session.scalars(select(User).order_by(User.email)).all(),
                            created=created, dead_letters=optional.dead_letters(services),

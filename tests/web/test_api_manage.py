@@ -175,6 +175,22 @@ def test_tokens_of_the_current_user(world):
     assert client.get("/api/v1/apps", headers=bearer(secret)).status_code == 401  # revoked
 
 
+def test_admin_changes_are_audited_without_secrets(world):
+    client, app_row = world["client"], world["app"]
+    headers = bearer(world["tokens"]["admin"])
+    client.post(f"/api/v1/apps/{app_row.id}/rotate-key", headers=headers)
+    client.patch(f"/api/v1/apps/{app_row.id}", json={"retention_days": 7}, headers=headers)
+    client.post(f"/api/v1/apps/{app_row.id}/members", json={"email": "viewer@example.com", "role": "developer"},
+                headers=headers)
+    events = client.get(f"/api/v1/apps/{app_row.id}/audit", headers=headers).get_json()["events"]
+    admin_id = world["people"]["admin"].id
+    mine = [event for event in events if event["actor"] == f"user:{admin_id}"]
+    assert [event["action"] for event in mine] == ["member.set", "app.update", "app.rotate_key"]
+    assert mine[1]["detail"]["retention_days"] == 7 and mine[0]["detail"]["role"] == "developer"
+    new_key = client.get(f"/api/v1/apps/{app_row.id}", headers=headers).get_json()["ingest_key"]
+    assert new_key not in str(events) and app_row.ingest_key not in str(events)
+
+
 def test_dead_letters_and_audit_log(world):
     client, app_id = world["client"], world["app"].id
     assert client.get("/api/v1/dead-letters", headers=bearer(world["tokens"]["admin"])).status_code == 403
