@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from crashsvc.groups.counters import breakdown_values, recompute_group
@@ -105,15 +105,24 @@ def _decrement(
         update(table).where(*condition).values(count=table.c.count - bindparam("k_n")),
         [dict(zip(names, key, strict=True), k_n=n) for key, n in amounts.items()],
     )
+    # Zeroed keys go, one DELETE per key prefix (group, or group and dimension) with the last key
+    # column IN a list: both databases probe the primary key for that, where a row-value IN over
+    # whole keys made SQLite scan the table. RETURNING gives exactly the rows this statement
+    # removed, so a concurrent upsert that brought a key back to 1 is neither deleted nor miscounted.
+    by_prefix: dict[tuple[Any, ...], list[Any]] = {}
+    for key in amounts:
+        by_prefix.setdefault(key[:-1], []).append(key[-1])
     gone: Counter[int] = Counter()
-    keys = list(amounts)
-    for chunk in _chunks(keys):
-        # RETURNING: exactly the rows this statement removed, so a concurrent upsert that brought a
-        # key back to 1 in between is neither deleted nor miscounted.
-        removed = session.execute(
-            delete(table).where(tuple_(*key_columns).in_(chunk), table.c.count <= 0).returning(key_columns[0])
-        )
-        gone.update(group_id for (group_id,) in removed)
+    *prefix_columns, last_column = key_columns
+    for prefix, lasts in by_prefix.items():
+        where = [column == value for column, value in zip(prefix_columns, prefix, strict=True)]
+        for chunk in _chunks(lasts):
+            removed = session.execute(
+                delete(table)
+                .where(*where, last_column.in_(chunk), table.c.count <= 0)
+                .returning(key_columns[0])
+            )
+            gone.update(group_id for (group_id,) in removed)
     return gone
 
 

@@ -28,9 +28,10 @@ from crashsvc.purge.aggregates import COUNTED_COLUMNS, REPORTS, remove_empty_gro
 from crashsvc.purge.space import SpaceReport, database_size, reclaim_space
 
 DEFAULT_BATCH_SIZE = 5000
-# After each SQLite batch the purge sleeps this long, so writers waiting on the lock (the worker
-# storing new reports) get their turn instead of losing every race to the next batch.
-SQLITE_BATCH_PAUSE = 0.01
+# After each batch on SQLite (one writer at a time) the purge rests for this fraction of the batch's
+# own duration, so the worker storing new reports gets the write lock that long instead of losing
+# every race to the next batch. PostgreSQL's deletes block no insert: no rest there.
+SQLITE_PAUSE_RATIO = 1.0
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class ReportPurger:
         keep_empty_groups: bool = False,
         reclaim: bool = True,
         progress: ProgressCallback | None = None,
+        pause_ratio: float | None = None,
     ):
         self.db = db
         self.actor = actor
@@ -220,7 +222,9 @@ class ReportPurger:
         self.keep_empty_groups = keep_empty_groups
         self.reclaim = reclaim
         self.progress = progress
-        self.pause = SQLITE_BATCH_PAUSE if db.is_sqlite else 0.0
+        self.pause_ratio = (
+            pause_ratio if pause_ratio is not None else (SQLITE_PAUSE_RATIO if db.is_sqlite else 0.0)
+        )
 
     def run(
         self,
@@ -238,13 +242,14 @@ class ReportPurger:
         events: dict[int, int] = {}
         for cutoff in cutoffs:
             while True:
+                batch_started = time.monotonic()
                 removed = self._batch(cutoff, scope, result, events)
                 if self.progress and removed:
                     self.progress(cutoff.app_id, removed)
                 if removed < self.batch_size:
                     break
-                if self.pause:
-                    time.sleep(self.pause)
+                if self.pause_ratio:
+                    time.sleep(self.pause_ratio * (time.monotonic() - batch_started))
         if self.reclaim and result.total:
             result.space = reclaim_space(self.db.engine, before)
         result.seconds = time.monotonic() - started
