@@ -27,9 +27,6 @@ PROCESS_REPORT_JOB = "workers.jobs.process_report"
 BUILD_SYMCACHES_JOB = "workers.symbol_jobs.build_symcaches"
 REPROCESS_REPORT_JOB = "workers.reprocess.reprocess_report"
 TASK_RETRY_INTERVAL = [5, 30, 120, 600]  # follow-up tasks: a failed SymCache build or reprocess
-BUILD_SYMCACHES_JOB = "workers.symbol_jobs.build_symcaches"
-REPROCESS_REPORT_JOB = "workers.reprocess.reprocess_report"
-TASK_RETRY_INTERVAL = [5, 30, 120, 600]  # follow-up tasks: a failed SymCache build or reprocess
 RAW_PREFIX = "crashsvc:raw:"
 SEEN_PREFIX = "crashsvc:seen:"
 ACCEPT_SCRIPT = Path(__file__).with_name("accept_report.lua")
@@ -151,18 +148,6 @@ class ReportQueue:
 
     def depth(self) -> int:
         return self.queue.count
-
-    def enqueue_task(self, job_name: str, *args: Any, description: str = "", pipeline: Any = None) -> str:
-        """Queue a follow-up job (symbol builds, reprocessing) by name on the report queue; its id.
-
-        Tasks share the report queue so every worker runs them; like report jobs they take ids and
-        are idempotent, so the retries declared here are safe.
-        """
-        retry = Retry(max=self.job_retries, interval=TASK_RETRY_INTERVAL) if self.job_retries else None
-        job = self.queue.enqueue_call(job_name, args=args, timeout=self.job_timeout, result_ttl=600,
-                                      failure_ttl=self.raw_ttl, retry=retry, description=description or job_name,
-                                      pipeline=pipeline)
-        return job.id
 
     def enqueue_task(self, job_name: str, *args: Any, description: str = "", pipeline: Any = None) -> str:
         """Queue a follow-up job (symbol builds, reprocessing) by name on the report queue; its id.
