@@ -88,6 +88,14 @@ def test_developer_triages_a_crash_end_to_end(browser_page, triage_world):  # no
     assert page.locator("[data-testid=breakdown-app_version]").text_content().count("2.4.1") == 1
     screenshot(page, "03-group-detail")
 
+    page.click("text=Full report, all threads")
+    page.wait_for_url(re.compile(r"/reports/"))
+    assert "ProfileViewController.loadAvatar" in page.text_content("li.frame.in-app .fn")
+    assert page.locator("[data-testid=pipeline-notes] tbody tr").count() >= 1  # what the anonymizer did
+    assert "Alice" not in page.content()  # the device name was scrubbed before storage
+    screenshot(page, "03b-report")
+    page.go_back()
+
     page.click("[data-testid=status-actions] button[value=resolve].primary")
     page.wait_for_url(re.compile(rf"/groups/{group_id}$"))
     assert page.text_content("h1 .status").strip() == "resolved"
