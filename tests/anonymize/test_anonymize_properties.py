@@ -72,7 +72,9 @@ DEBUG_DIGITS = st.one_of(
     st.builds(lambda a, b, c, d: f"{a}.{b}.{c}.{d}", st.integers(0, 9), st.integers(0, 99), st.integers(0, 99),
               st.integers(0, 99)),  # version strings like 2.0.1.5
     st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.integers(0, 30), st.integers(0, 99), st.integers(0, 999)),
-    st.integers(1, 2**36).map(lambda n: str(n * 4096)),  # heap sizes
+    # Heap sizes up to 1 TiB (13 digits starting with 1). Beyond that a page multiple that passes Luhn and
+    # starts with 2-6 is a card number by shape (hypothesis found 5811095216128); see docs/privacy.md.
+    st.integers(1, 2**28).map(lambda n: str(n * 4096)),
     st.integers(10**15, 10**16 - 1).map(str).filter(lambda text: not luhn_valid(text)),  # 16-digit counters
     st.integers(1_500_000_000_000, 1_900_000_000_000).map(str),  # millisecond timestamps
     st.integers(1_500_000_000, 1_900_000_000).map(str),  # second timestamps

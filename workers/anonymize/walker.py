@@ -52,6 +52,8 @@ _STRUCTURED = frozenset(OBJECTS) | {"frames", "threads", "images", "breadcrumbs"
                                     "exception_list", "free_form"}
 _KEEP_ONLY = {id(schema): frozenset(key for key, kind in schema.items() if kind == KEEP)
               for schema in (*OBJECTS.values(), IMAGE)}
+_PATHS = {id(schema): tuple(key for key, kind in schema.items() if kind == PATH) for schema in (*OBJECTS.values(), IMAGE)}
+_KEEP_OR_PATH = {id(schema): _KEEP_ONLY[id(schema)] | frozenset(_PATHS[id(schema)]) for schema in (*OBJECTS.values(), IMAGE)}
 _SCHEMA_INSTALL_ID_PRIORITY = 1000  # device.id ranks after every configured install-id key name
 
 
@@ -128,11 +130,27 @@ class ReportWalker:
         if not isinstance(value, list):
             return self._object(schema, value, path)
         keep_only = _KEEP_ONLY[id(schema)]
+        keep_or_path, path_keys = _KEEP_OR_PATH[id(schema)], _PATHS[id(schema)]
+        path_cache = self.rules.path_cache.results
         items = list(value)
         for index, item in enumerate(value):
             if isinstance(item, dict):
-                # Most frames hold nothing but debugging data: copy them without a per-key walk.
-                items[index] = dict(item) if item.keys() <= keep_only else self._object(schema, item, f"{path}[{index}]")
+                # Most frames hold nothing but debugging data and file paths: copy them without a per-key
+                # walk, and take each path's result from the cache when it is there and changed nothing.
+                keys = item.keys()
+                if keys <= keep_only:
+                    items[index] = dict(item)
+                elif keys <= keep_or_path:
+                    items[index] = copied = dict(item)
+                    for key in path_keys:
+                        text = copied.get(key)
+                        if text is None:
+                            continue
+                        cached = path_cache.get(text) if isinstance(text, str) else None
+                        if cached is None or cached[1]:
+                            copied[key] = self._path(text, f"{path}[{index}].{key}")
+                else:
+                    items[index] = self._object(schema, item, f"{path}[{index}]")
             else:
                 self._free_into(items, index, item, f"{path}[{index}]")
         return items

@@ -27,6 +27,9 @@ LABELLED = re.compile(
 _NAME_CONTINUATION = re.compile(r"(?:[ ][A-Z][\w'’.\-]*){1,3}")
 _NAME_KEY_TOKENS = frozenset({"name", "owner", "user", "username", "customer", "contact", "recipient", "sender"})
 
+# Characters ``quote`` never encodes: a value made only of them is its own URL-encoded form.
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~\-]*")
+
 # Values too common to remove from every string when they appear in an identity field.
 _TRIVIAL_VALUES = frozenset({"true", "false", "null", "none", "nil", "yes", "no", "unknown", "n/a", "anonymous",
                              "guest", "user", "test", "admin", "default", "undefined"})
@@ -75,7 +78,10 @@ def identity_values_worth_removing(values: Iterable[str]) -> list[str]:
             continue
         if value.replace(".", "").replace("-", "").isdigit() and len(value) < 6:
             continue  # a small number under a user field is not worth removing from every message
-        chosen.update({value, quote(value, safe=""), quote_plus(value)})
+        if _URL_SAFE.fullmatch(value):
+            chosen.add(value)
+        else:
+            chosen.update({value, quote(value, safe=""), quote_plus(value)})
     return sorted(chosen, key=len, reverse=True)
 
 

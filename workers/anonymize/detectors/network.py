@@ -81,8 +81,9 @@ def network_detectors() -> list[Detector]:
     return [
         Detector("url_secrets", "credentials", URL, "[url]", needs=("://",), accept=_url_has_secrets,
                  generalize=strip_url_secrets),
-        Detector("mac", "network", MAC, "[mac]", needs=(":", "-", "."), gate=r"[0-9a-f]{2}([:-])[0-9a-f]{2}\1|[0-9a-f]{4}\.[0-9a-f]{4}\."),
-        Detector("ipv6", "network", IPV6, "[ip]", needs_digit=True, needs=(":",), gate=r"::|(?:[0-9a-f]{1,4}:){2}", accept=_accept_ipv6),
+        Detector("mac", "network", MAC, "[mac]", needs=(":", "-", "."),
+                 gate=r"[:.\-](?:[0-9a-f]{2}[:\-]|[0-9a-f]{4}\.)"),  # a separator, two or four hex digits, another
+        Detector("ipv6", "network", IPV6, "[ip]", needs_digit=True, needs=(":",), gate=r":(?::|[0-9a-f]{1,4}:)", accept=_accept_ipv6),
     ]
 
 
