@@ -16,8 +16,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, String, and_, bindparam, case, delete, literal, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,9 +31,44 @@ BREAKDOWN_LIMIT = 200  # GroupBreakdown.value's length
 MAX_MERGE_HOPS = 8  # a merged group's target is never itself merged; this only guards bad data
 
 
-def _insert(session: Session, table: Any) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+# The per-report upserts as SQL text: SQLAlchemy does not cache compiled ``on_conflict_do_update``
+# constructs, and compiling them on every report cost more than everything else together. The
+# statement is the same on SQLite and PostgreSQL.
+_UPSERT_INSTALL = text(
+    "INSERT INTO group_installs (group_id, install_hash, count) VALUES (:group_id, :install_hash, 1) "
+    "ON CONFLICT (group_id, install_hash) DO UPDATE SET count = group_installs.count + 1 RETURNING count"
+)
+_UPSERT_DAY = text(
+    "INSERT INTO group_day_counts (group_id, day, count) VALUES (:group_id, :day, 1) "
+    "ON CONFLICT (group_id, day) DO UPDATE SET count = group_day_counts.count + 1"
+).bindparams(bindparam("day", type_=Date()))
+_UPSERT_BREAKDOWNS = {
+    rows: text(
+        "INSERT INTO group_breakdowns (group_id, dimension, value, count) VALUES "
+        + ", ".join(f"(:group_id, :dimension{n}, :value{n}, 1)" for n in range(rows))
+        + " ON CONFLICT (group_id, dimension, value) DO UPDATE SET count = group_breakdowns.count + 1"
+    )
+    for rows in range(1, 4)
+}
+_COUNT_SET = (
+    "UPDATE groups SET count = count + 1, affected_installs = affected_installs + :new_install, "
+    "first_seen = CASE WHEN first_seen > :received THEN :received ELSE first_seen END, "
+    "last_seen = CASE WHEN last_seen < :received THEN :received ELSE last_seen END, {versions}emptied_at = NULL "
+    "WHERE id = :group_id RETURNING status, resolved_in_version, resolved_at"
+)
+_COUNT_VERSIONS = (
+    "first_version = CASE WHEN first_seen > :received OR first_version IS NULL THEN :version "
+    "ELSE first_version END, last_version = CASE WHEN last_seen <= :received THEN :version ELSE last_version END, "
+)
+# Two variants: a report without an app version leaves the versions alone.
+_COUNT = {
+    with_version: text(_COUNT_SET.format(versions=_COUNT_VERSIONS if with_version else ""))
+    .bindparams(bindparam("received", type_=UtcDateTime()))
+    .columns(status=String(), resolved_in_version=String(), resolved_at=UtcDateTime())
+    for with_version in (True, False)
+}
+_FIND_GROUP = select(Group).where(Group.app_id == bindparam("app_id"), Group.algorithm == bindparam("algorithm"),
+                                  Group.signature_hash == bindparam("signature_hash"))
 
 
 def report_day(report: Report) -> date:
@@ -55,9 +89,8 @@ def group_for_signature(session: Session, app_id: int, algorithm: str, signature
     A merged group hands over to the group it was merged into, so later reports with its
     signature join the merge target.
     """
-    query = select(Group).where(Group.app_id == app_id, Group.algorithm == algorithm,
-                                Group.signature_hash == signature_hash)
-    group = session.scalars(query).first()
+    key = {"app_id": app_id, "algorithm": algorithm, "signature_hash": signature_hash}
+    group = session.scalars(_FIND_GROUP, key).first()
     if group is None:
         try:
             with session.begin_nested():
@@ -66,7 +99,7 @@ def group_for_signature(session: Session, app_id: int, algorithm: str, signature
                               last_seen=received_at, **fields)
                 session.add(group)
         except IntegrityError:
-            group = session.scalars(query).one()  # another worker created it first
+            group = session.scalars(_FIND_GROUP, key).one()  # another worker created it first
     for _ in range(MAX_MERGE_HOPS):
         if group.merged_into_id is None:
             break
@@ -83,38 +116,19 @@ def count_report(session: Session, group_id: int, report: Report) -> Any:
     """
     new_install = 0
     if report.install_hash:
-        upsert = _insert(session, INSTALLS).values(group_id=group_id, install_hash=report.install_hash, count=1)
-        upsert = upsert.on_conflict_do_update(index_elements=["group_id", "install_hash"],
-                                              set_={"count": INSTALLS.c.count + 1})
-        new_install = int(session.execute(upsert.returning(INSTALLS.c.count)).scalar_one() == 1)
-    received = literal(report.received_at, UtcDateTime())
-    values: dict[str, Any] = {
-        "count": GROUPS.c.count + 1,
-        "affected_installs": GROUPS.c.affected_installs + new_install,
-        "first_seen": case((GROUPS.c.first_seen > received, received), else_=GROUPS.c.first_seen),
-        "last_seen": case((GROUPS.c.last_seen < received, received), else_=GROUPS.c.last_seen),
-        "emptied_at": None,
-    }
+        installs = session.execute(_UPSERT_INSTALL, {"group_id": group_id, "install_hash": report.install_hash})
+        new_install = int(installs.scalar_one() == 1)
+    params: dict[str, Any] = {"group_id": group_id, "received": report.received_at, "new_install": new_install}
     if report.app_version:
-        version = literal(report.app_version[:100])
-        values["first_version"] = case(
-            (or_(GROUPS.c.first_seen > received, GROUPS.c.first_version.is_(None)), version),
-            else_=GROUPS.c.first_version)
-        values["last_version"] = case((GROUPS.c.last_seen <= received, version), else_=GROUPS.c.last_version)
-    counted = session.execute(
-        update(GROUPS).where(GROUPS.c.id == group_id).values(values)
-        .returning(GROUPS.c.status, GROUPS.c.resolved_in_version, GROUPS.c.resolved_at)
-    ).one()
-    day = _insert(session, DAYS).values(group_id=group_id, day=report_day(report), count=1)
-    session.execute(day.on_conflict_do_update(index_elements=["group_id", "day"],
-                                              set_={"count": DAYS.c.count + 1}))
+        params["version"] = report.app_version[:100]
+    counted = session.execute(_COUNT["version" in params], params).one()
+    session.execute(_UPSERT_DAY, {"group_id": group_id, "day": report_day(report)})
     pairs = breakdown_values(report)
     if pairs:
-        rows = [{"group_id": group_id, "dimension": dimension, "value": value, "count": 1}
-                for dimension, value in pairs]
-        upsert = _insert(session, BREAKDOWNS).values(rows)
-        session.execute(upsert.on_conflict_do_update(index_elements=["group_id", "dimension", "value"],
-                                                     set_={"count": BREAKDOWNS.c.count + 1}))
+        rows: dict[str, Any] = {"group_id": group_id}
+        for n, (dimension, value) in enumerate(pairs):
+            rows[f"dimension{n}"], rows[f"value{n}"] = dimension, value
+        session.execute(_UPSERT_BREAKDOWNS[len(pairs)], rows)
     return counted
 
 
