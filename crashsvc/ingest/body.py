@@ -67,6 +67,10 @@ def _inflate(data: bytes, max_output: int, wbits: int) -> bytes:
             if total > max_output:
                 raise _too_large(max_output)
             out.append(piece)
+            if decoder.eof:
+                # At a member's end CPython leaves the rest in unconsumed_tail *and* unused_data;
+                # feeding the tail again decodes nothing and loops for ever.
+                break
             pending = decoder.unconsumed_tail
             if not pending:
                 # Drain what the decoder holds without feeding more input.
