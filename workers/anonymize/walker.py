@@ -374,26 +374,30 @@ class ReportWalker:
         for container, slot, _path in self._apple_reports:
             apple_report.collect_debug_ids(container[slot], self.state)
         userpath = next(d for d in self.rules.text_detectors if d.name == "userpath")
-        for container, slot, _path in self._texts:
-            text = container[slot]
-            if userpath.applies_to(text.lower(), True):
-                for match in userpath.pattern.finditer(text):
-                    userpath.accept(match, self.state)  # learn home-directory owners before scanning
+        # All free text at once, newline-joined: no home-directory match and no check below can span a
+        # newline into the next string, so one pass over the whole finds what a pass per string would.
+        texts = "\n".join(container[slot] for container, slot, _path in self._texts)
+        if userpath.applies_to(texts.lower(), True):
+            for match in userpath.pattern.finditer(texts):
+                userpath.accept(match, self.state)  # learn home-directory owners before scanning
         # Compiling a pattern of this report's identity values costs more than scanning, so it is
-        # compiled only once some string actually contains one of them.
-        lowered_values = [value.lower() for value in
-                          identity_values_worth_removing(self.state.known_values | self.state.known_name_parts)]
-        with_known: list[Detector] | None = None
+        # compiled only once some string actually contains one of them; only the values found somewhere
+        # in the report's text are looked for string by string.
         pending = [(*site, True) for site in self._apple_reports] + [(*site, False) for site in self._texts]
+        everything = "\n".join(container[slot] for container, slot, _path, _apple in pending).lower()
+        present = [value for value in (value.lower() for value in identity_values_worth_removing(
+                   self.state.known_values | self.state.known_name_parts)) if value in everything]
+        with_known: list[Detector] | None = None
         for container, slot, path, is_apple_report in pending:
             text = container[slot]
             detectors = self.rules.text_detectors
-            lowered = text.lower()
-            if any(value in lowered for value in lowered_values):
-                if with_known is None:
-                    known = known_identity_detector(self.state)
-                    with_known = detectors + ([known] if known else [])
-                detectors = with_known
+            if present:
+                lowered = text.lower()
+                if any(value in lowered for value in present):
+                    if with_known is None:
+                        known = known_identity_detector(self.state)
+                        with_known = detectors + ([known] if known else [])
+                    detectors = with_known
             if is_apple_report:
                 container[slot] = apple_report.scrub(text, self, detectors, path)
             else:
