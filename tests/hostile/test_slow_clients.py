@@ -91,3 +91,18 @@ def test_stalled_requests_do_not_tie_up_the_server(gunicorn):
         for sock in stalled:
             sock.close()
     assert factory.services.queue.depth() == 1, "only the complete report was queued"
+
+
+@pytest.mark.fault
+def test_64_kib_header_is_refused_and_the_server_keeps_serving(gunicorn):
+    port, factory = gunicorn
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        sock.sendall(b"POST /api/v1/reports HTTP/1.1\r\nHost: crashsvc\r\nX-Crashsvc-Key: "
+                     + b"k" * (64 * 1024) + b"\r\nContent-Length: 2\r\n\r\n{}")
+        answer = sock.recv(4096)
+    finally:
+        sock.close()
+    assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 431")), answer[:80]
+    assert _get(port, "/healthz") == 200
+    assert factory.services.queue.depth() == 0

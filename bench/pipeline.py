@@ -1,0 +1,99 @@
+"""End-to-end worker throughput: queued 40-frame iOS reports → anonymize, symbolicate, group, store.
+
+Runs on loopback only, in a temporary directory: its own embedded Valkey (append-only,
+``appendfsync always`` like `crashsvc serve`) and SQLite. Prints reports/s for one worker process
+at each batch size asked for. The stages measured are whatever ``workers.pipeline.STAGES`` holds.
+
+    .venv/bin/python bench/pipeline.py --reports 3000 --batch-sizes 1,50
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rq import Queue  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from config.settings import load_settings  # noqa: E402
+from crashsvc.migrate import upgrade_database  # noqa: E402
+from crashsvc.models import App, Report  # noqa: E402
+from crashsvc.valkey import EmbeddedValkey  # noqa: E402
+from workers import pipeline, runtime  # noqa: E402
+from workers.worker import ReportWorker  # noqa: E402
+
+
+def enqueue(services, app_id: int, report: dict, count: int) -> None:
+    received_at = datetime.now(UTC)
+    for _ in range(count):
+        body = copy.deepcopy(report)
+        body["report_id"] = str(uuid.uuid4())
+        report_id = str(uuid.uuid4())
+        sealed = services.queue.seal(report_id, app_id, received_at, json.dumps(body).encode())
+        services.queue.enqueue(report_id, sealed, check_duplicate=False)
+
+
+def run(reports: int, batch_size: int, workdir: Path) -> float:
+    runtime.reset()
+    valkey = EmbeddedValkey(workdir / f"valkey-{batch_size}")
+    valkey.start()
+    try:
+        database_url = f"sqlite:///{workdir / f'bench-{batch_size}.sqlite3'}"
+        upgrade_database(database_url)
+        settings = load_settings({"DATA_DIR": str(workdir / "data"), "REDIS_URL": valkey.url,
+                                  "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
+                                  "WORKER_BATCH_SIZE": str(batch_size)})
+        services = runtime.init(settings)
+        with services.db.transaction() as session:
+            app = App(name="bench", ingest_key=uuid.uuid4().hex)
+            session.add(app)
+            session.flush()
+            app_id = app.id
+        report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
+        enqueue(services, app_id, report, min(200, reports))  # warm-up: caches, first group
+        queue = Queue(settings.queue_name, connection=services.redis)
+        ReportWorker([queue], connection=services.redis).work(burst=True, logging_level="WARNING")
+        enqueue(services, app_id, report, reports)
+        started = time.perf_counter()
+        ReportWorker([queue], connection=services.redis).work(burst=True, logging_level="WARNING")
+        elapsed = time.perf_counter() - started
+        with services.db.sessions() as session:
+            stored = session.scalar(select(func.count()).select_from(Report))
+        expected = min(200, reports) + reports
+        if stored != expected:
+            raise SystemExit(f"stored {stored} reports, expected {expected}")
+        return reports / elapsed
+    finally:
+        runtime.reset()
+        valkey.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=3000)
+    parser.add_argument("--batch-sizes", default="1,50")
+    args = parser.parse_args()
+    stages = ", ".join(f"{name}={stage.__module__}.{stage.__name__}" for name, stage in pipeline.STAGES)
+    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{datetime.now(UTC):%Y-%m-%d}")
+    print(f"stages: {stages}")
+    with tempfile.TemporaryDirectory(prefix="crashsvc-bench-") as tmp:
+        for batch_size in (int(value) for value in args.batch_sizes.split(",")):
+            rate = run(args.reports, batch_size, Path(tmp))
+            print(f"batch size {batch_size:>3}: {rate:7.1f} reports/s (one worker process, {args.reports} reports)")
+
+
+if __name__ == "__main__":
+    main()
