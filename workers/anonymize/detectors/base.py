@@ -53,7 +53,10 @@ class Detector:
     generalize: Generalize | None = None
     extend: Callable[[re.Match[str]], int] | None = None  # where the redacted span ends, if past the group
 
-    gate: str = ""  # a cheap regex (on the lower-cased text) that every match must contain somewhere
+    # A cheap regex (on the lower-cased text) that every match must contain somewhere; or several, of
+    # which every match contains one. Written to start with a literal or one character class where it
+    # can: the regex engine then skips in C to the places where that character occurs.
+    gate: str | tuple[str, ...] = ""
     gate_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     prefilter: tuple[int, tuple[str, ...], Callable[[str], object] | None] = field(
         init=False, repr=False, compare=False, default=(0, (), None))
@@ -61,9 +64,13 @@ class Detector:
     def __post_init__(self) -> None:
         # A gate is a short pattern without lookbehinds; searching it is far cheaper than the full
         # pattern, which is tried at every position of every string.
-        if self.gate:
+        gate_search: Callable[[str], object] | None = None
+        if isinstance(self.gate, tuple):
+            searches = tuple(re.compile(gate).search for gate in self.gate)
+            gate_search = lambda text: any(search(text) for search in searches) or None  # noqa: E731
+        elif self.gate:
             object.__setattr__(self, "gate_re", re.compile(self.gate))
-        gate_search = self.gate_re.search if self.gate_re is not None else None
+            gate_search = self.gate_re.search
         digits = 2 if self.needs_digit_pair else 1 if self.needs_digit else 0
         object.__setattr__(self, "prefilter", (digits, self.needs, gate_search))
 
@@ -75,7 +82,8 @@ class Detector:
             return False
         if self.needs and not any(need in lowered for need in self.needs):
             return False
-        return self.gate_re is None or self.gate_re.search(lowered) is not None
+        gate_search = self.prefilter[2]
+        return gate_search is None or gate_search(lowered) is not None
 
 
 DIGIT_PAIR = re.compile(r"\d\D{0,2}\d")

@@ -44,7 +44,7 @@ def _accept_uuid(match: re.Match[str], state: ScanState) -> bool:
 
 def uuid_detector() -> Detector:
     """UUIDs in free text are treated as install or advertising ids unless they are debugging data."""
-    return Detector("uuid_like_install_id", "install_id", UUID, "[id]", needs_digit=True, gate=r"[0-9a-f]{8}-[0-9a-f]{4}-",
+    return Detector("uuid_like_install_id", "install_id", UUID, "[id]", needs_digit=True, gate=r"-[0-9a-f]{4}-[0-9a-f]{4}-",
                     accept=_accept_uuid)
 
 

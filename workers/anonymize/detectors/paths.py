@@ -66,9 +66,9 @@ def path_detectors() -> list[Detector]:
     return [
         Detector("userpath", "account_identity", HOME_DIR, "<user>", needs=("/users/", "/home/", "\\users\\", ":/users/", "documents and settings"),
                  accept=_accept_home, generalize=generalize_home),
-        Detector("container_path", "install_id", CONTAINER_ID, "<uuid>", needs=("-",), gate=r"[/\\][0-9a-f]{8}-[0-9a-f]{4}-",
+        Detector("container_path", "install_id", CONTAINER_ID, "<uuid>", needs=("-",), gate=r"-[0-9a-f]{4}-[0-9a-f]{4}-",
                  generalize=generalize_container),
         Detector("android_install_dir", "install_id", ANDROID_RANDOM_DIR, "<random>", needs=("/",),
-                 gate=r"/~~|==(?:/|$)",  # Android pads the random part
+                 gate=r"~~|==(?:/|$)",  # Android pads the random part
                  generalize=generalize_android_dir),
     ]
