@@ -31,7 +31,9 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # isolation_level=None: the driver stops issuing its own BEGINs; SQLAlchemy's "begin" event
+        # below does, so savepoints work and writers can take the write lock up front.
+        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, record):  # pragma: no cover - trivial
@@ -41,17 +43,33 @@ def make_engine(url: str) -> Engine:
             cursor.close()
             _configure_sqlite(dbapi_connection, record)
 
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            # A deferred transaction that reads and then writes fails at once with "database is
+            # locked" when another writer committed in between (WAL snapshot rule; busy_timeout
+            # cannot help). Write transactions therefore begin IMMEDIATE and queue for the lock.
+            immediate = connection.get_execution_options().get(WRITE_OPTION)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+WRITE_OPTION = "crashsvc_write_transaction"
+
+
 class Database:
-    """An engine plus a session factory; ``session()`` gives the request's session inside Flask."""
+    """An engine plus session factories: ``sessions`` for reads, ``write_sessions`` for writers.
+
+    On SQLite a write session begins ``IMMEDIATE`` (see ``make_engine``); elsewhere both are alike.
+    """
 
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessions = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}),
+                                           expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,7 +78,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on error."""
-        with self.sessions() as session, session.begin():
+        with self.write_sessions() as session, session.begin():
             yield session
 
     def init_app(self, app: Flask) -> None:

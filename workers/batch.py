@@ -128,7 +128,7 @@ def _store_all(services: Services, contexts: list[ProcessingContext]) -> dict[st
     outcomes: dict[str, Outcome] = {}
     group_ids: dict[str, int] = {}
     try:
-        with services.db.sessions() as session, session.begin():
+        with services.db.write_sessions() as session, session.begin():
             for ctx in contexts:
                 try:
                     with session.begin_nested():

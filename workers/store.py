@@ -56,7 +56,7 @@ def find_or_create_group(session: Session, ctx: ProcessingContext, exception_typ
 
 
 def store_report(ctx: ProcessingContext) -> None:
-    with ctx.services.db.sessions() as session:
+    with ctx.services.db.write_sessions() as session:
         try:
             with session.begin():
                 group_id = add_report(session, ctx)

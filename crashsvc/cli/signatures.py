@@ -73,7 +73,7 @@ def run_regroup(algorithm: str | None, app_ref: str | None, as_json: bool) -> No
 
     database = _database()
     try:
-        summary = regroup_reports(database.sessions, _app_id(database, app_ref), _algorithm(algorithm))
+        summary = regroup_reports(database.write_sessions, _app_id(database, app_ref), _algorithm(algorithm))
     finally:
         database.dispose()
     emptied = ", ".join(map(str, summary.groups_emptied)) or "none"
