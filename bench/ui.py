@@ -82,8 +82,13 @@ def measure(app, paths_by_scenario, runs: int) -> list[dict]:
     results = []
     for kind, label, paths in paths_by_scenario:
         paths = [path.replace("{since7}", since7) for path in paths]
-        for path in paths:  # warm-up: first request per path
-            assert client.get(path).status_code == 200, path
+        for path in paths:  # warm-up: first request per path (the overview: until its snapshot exists)
+            started = time.perf_counter()
+            while (status := client.get(path).status_code) == 202:
+                time.sleep(0.5)
+            assert status == 200, path
+            if kind == "overview":
+                print(f"  first overview snapshot ready after {time.perf_counter() - started:.1f} s", flush=True)
         timings = []
         for run in range(runs):
             path = paths[run % len(paths)]
@@ -98,13 +103,24 @@ def measure(app, paths_by_scenario, runs: int) -> list[dict]:
     return results
 
 
+def existing(engine) -> dict | None:
+    """The ids of data a previous run left (``--reuse``), or None when the database is empty."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, app_id, count FROM groups ORDER BY id")).all()
+    if not rows:
+        return None
+    return {"app_id": rows[0].app_id, "group_ids": [row.id for row in rows], "sizes": [row.count for row in rows],
+            "reports": sum(row.count for row in rows)}
+
+
 def run_backend(name: str, url: str, args, valkey_url: str, data_dir: Path) -> list[dict]:
     from crashsvc.app import create_app
 
     upgrade_database(url)
     engine = make_engine(url)
     start = time.perf_counter()
-    info = populate(engine, args.reports, args.groups)
+    info = existing(engine) if args.reuse else None
+    info = info or populate(engine, args.reports, args.groups)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
@@ -140,6 +156,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--sqlite", action="store_true", help="run on a fresh SQLite file")
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="run on a fresh database created through this URL")
+    parser.add_argument("--sqlite-file", type=Path, help="keep the SQLite database here (not in a temporary folder)")
+    parser.add_argument("--reuse", action="store_true", help="measure the data already in --sqlite-file")
     args = parser.parse_args()
     if not args.sqlite and not args.postgres:
         args.sqlite = True
@@ -152,7 +170,7 @@ def main() -> int:
         valkey.start()
         try:
             if args.sqlite:
-                url = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+                url = f"sqlite:///{args.sqlite_file or tmp_path / 'bench.sqlite3'}"
                 ok &= report("SQLite", run_backend("sqlite", url, args, valkey.url, tmp_path / "data-sqlite"))
             if args.postgres:
                 name = f"crashsvc_bench_{uuid.uuid4().hex[:8]}"

@@ -48,12 +48,15 @@ def _site_admin(principal: Principal) -> None:
 # -- apps ------------------------------------------------------------------------------------------
 @bp.get("/apps/<int:app_id>/overview")
 @require_scope("read")
-def app_overview(app_id: int) -> Response:
-    from crashsvc.web.overview_data import overview, overview_json
+def app_overview(app_id: int) -> Response | tuple[Response, int, dict[str, str]]:
+    from crashsvc.web.overview_data import overview
 
     session = db_session()
     require_app_role(session, _principal(), app_id)
-    return jsonify(overview_json(overview(session, app_id)))
+    data = overview(app_id)
+    if data is None:  # a large app's first snapshot is being computed
+        return jsonify({"status": "computing"}), 202, {"Retry-After": "5"}
+    return jsonify(data)
 
 
 @bp.get("/apps/<int:app_id>")

@@ -11,9 +11,10 @@ from crashsvc.auth import ALL_SCOPES
 from crashsvc.db import db_session
 from crashsvc.errors import ApiError
 from crashsvc.models import User
-from crashsvc.symbols.catalog import list_symbol_files, missing_symbol_summary
+from crashsvc.symbols.catalog import list_symbol_files
 from crashsvc.web import optional
 from crashsvc.web.access import app_for_page, current_user, login_required, require_site_admin
+from crashsvc.web.overview_data import overview
 
 bp = Blueprint("web_admin", __name__)
 
@@ -33,9 +34,15 @@ def app_settings(app_id: int):
         dsn=dsn_for(app, settings.public_url), default_retention=settings.default_retention_days,
         members=management.list_members(session, app_id), roles=("viewer", "developer", "admin"),
         symbol_files=list_symbol_files(session, app_id, limit=100),
-        missing_symbols=missing_symbol_summary(session, app_id, limit=20),
+        missing_symbols=_missing_symbols(app_id),
         audit=optional.audit_events(session, app_id), as_mapping=optional.as_mapping,
     )
+
+
+def _missing_symbols(app_id: int) -> list | None:
+    """From the overview snapshot (the summary scans a month of reports); None while it is computed."""
+    data = overview(app_id)
+    return data["missing_symbols"] if data is not None else None
 
 
 def _apply(app_id: int, action, success: str):

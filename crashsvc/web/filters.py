@@ -9,8 +9,19 @@ from flask import Flask
 from crashsvc.models.base import utcnow
 
 
-def age(moment: datetime | None) -> str:
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A datetime, or the API's ISO text of one (the overview snapshot holds text)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value
+
+
+def age(moment: datetime | str | None) -> str:
     """'5m ago', '3h ago', '2d ago' — the time since ``moment`` at a glance."""
+    moment = _moment(moment)
     if moment is None:
         return "—"
     seconds = max(0, int((utcnow() - moment).total_seconds()))
@@ -20,7 +31,8 @@ def age(moment: datetime | None) -> str:
     return "just now"
 
 
-def when(moment: datetime | None) -> str:
+def when(moment: datetime | str | None) -> str:
+    moment = _moment(moment)
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
 

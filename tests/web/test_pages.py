@@ -184,3 +184,21 @@ def test_unknown_page_is_an_html_404_and_api_stays_json(web):
     assert html.status_code == 404 and "text/html" in html.content_type
     api = client.get("/api/v1/nowhere", headers={"Accept": "text/html"})
     assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
+def test_overview_of_a_large_app_says_it_is_computing_then_shows(web, monkeypatch):
+    import time
+
+    from crashsvc.web import overview_data
+
+    client = web["client"]
+    sign_in(client, "viewer@example.com")
+    monkeypatch.setattr(overview_data, "SYNC_REPORTS", 0)
+    pending = client.get(f"/apps/{web['app'].id}")
+    assert pending.status_code == 202 and '<meta http-equiv="refresh" content="5">' in _html(pending)
+    for _ in range(100):
+        page = client.get(f"/apps/{web['app'].id}")
+        if page.status_code == 200:
+            break
+        time.sleep(0.1)
+    assert page.status_code == 200 and 'data-testid="kpi-reports">1<' in _html(page)
