@@ -44,6 +44,7 @@ MATCHES = [
     ("device_name", "iPhone de Marie crashed", "Marie"),
     ("hostname", "host Johns-MacBook-Pro.local up", "Johns-MacBook-Pro"),
     ("postal_address", "ship to 221 Baker Street now", "221 Baker Street"),
+    ("postal_address", "ship to 12, rue de la Paix", "12, rue de la Paix"),
     ("uuid_like_install_id", "idfv 6D92078A-8246-4BA4-AE5B-76104861E7DC", "6D92078A-8246-4BA4-AE5B-76104861E7DC"),
     ("labelled_value", "login failed: password = 'hunter2'", "hunter2"),
     ("labelled_value", 'payload {"name": "Jane Q. Doe", "ok": 1}', "Jane Q. Doe"),

@@ -79,7 +79,7 @@ def contact_detectors() -> list[Detector]:
                  gate=r"-(?:iphone|ipad|macbook|imac|mac-|android|galaxy)|\.local|\.lan\b|\.home\b|\.internal"
                       r"|desktop-|laptop-|win-|android-[0-9a-f]"),
         Detector("postal_address", "contact", POSTAL_ADDRESS, "[address]", needs_digit=True,
-                 gate=(r"\d(?: [a-zäöü]|[a-z]{2}\b|\d{4})", r"stra|str\.|weg |gasse|platz|allee|ring ")),
+                 gate=(r"\d(?:[ ,]+[a-zäöü]|[a-z]{2}\b|\d{4})", r"stra|str\.|weg |gasse|platz|allee|ring ")),
     ]
 
 
