@@ -36,6 +36,8 @@ MATCHES = [
     ("url_secrets", "GET https://u:p4ss@h.example.com/a?token=zz#frag", "p4ss"),
     ("userpath", "open /Users/jdoe/Documents/x.txt", "jdoe"),
     ("userpath", r"C:\Users\Jane Doe\AppData\x.dll", "Jane Doe"),
+    ("userpath", r"at C:\Users/jdoe/app/main.js", "jdoe"),  # mixed separators (Node on Windows)
+    ("userpath", r"at C:/Users\jdoe\app\main.js", "jdoe"),
     ("container_path", "/var/mobile/Containers/Data/Application/9F8E7D6C-5B4A-3C2D-1E0F-A9B8C7D6E5F4/x",
      "9F8E7D6C-5B4A-3C2D-1E0F-A9B8C7D6E5F4"),
     ("gps", "at 52.520008, 13.404954", "52.520008"),

@@ -64,7 +64,7 @@ def generalize_android_dir(match: re.Match[str], state: ScanState) -> str:
 def path_detectors() -> list[Detector]:
     """Home directories, container ids and Android install dirs, all generalized by default."""
     return [
-        Detector("userpath", "account_identity", HOME_DIR, "<user>", needs=("/users/", "/home/", "\\users\\", ":/users/", "documents and settings"),
+        Detector("userpath", "account_identity", HOME_DIR, "<user>", needs=("/users/", "/home/", "\\users\\", "\\users/", "/users\\", "documents and settings"),
                  accept=_accept_home, generalize=generalize_home),
         Detector("container_path", "install_id", CONTAINER_ID, "<uuid>", needs=("-",), gate=r"-[0-9a-f]{4}-[0-9a-f]{4}-",
                  generalize=generalize_container),
