@@ -12,6 +12,7 @@ import logging
 import zlib
 from collections.abc import Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -87,6 +88,16 @@ def redis_text(redis: Redis) -> tuple[str, list[str]]:
                 parts.extend(bytes_text(field) + "=" + bytes_text(value) for field, value in fields.items())
         else:
             raise AssertionError(f"unexpected Redis type {kind} for {name}")
+    return "\n".join(parts), names
+
+
+def files_text(directory: Path) -> tuple[str, list[str]]:
+    """Every file under ``directory`` (data dir, SQLite file and its journal) as text; and their names."""
+    parts, names = [], []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            names.append(str(path.relative_to(directory)))
+            parts.append(path.read_bytes().decode("utf-8", errors="replace"))
     return "\n".join(parts), names
 
 

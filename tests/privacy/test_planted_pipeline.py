@@ -21,7 +21,7 @@ from crashsvc.ingest.sentry_event import event_to_report
 from crashsvc.models import Report
 from crashsvc.queue import RAW_PREFIX
 from tests.anonymize.planted import PlantedCase, load_planted
-from tests.privacy.evidence import RecordingHandler, database_text, leaks, redis_text
+from tests.privacy.evidence import RecordingHandler, database_text, files_text, leaks, redis_text
 from tests.privacy.sentry_form import envelope, native_to_sentry_event, sentry_auth
 
 CASES = load_planted()
@@ -82,7 +82,12 @@ def test_no_planted_value_survives_the_pipeline(client, factory, recorded_logs, 
     redis, keys = redis_text(factory.services.redis)
     assert [key for key in keys if key.startswith(RAW_PREFIX)] == [], "raw payload deleted once stored"
     assert recorded_logs.lines, "the log capture must have seen the worker"
+    # The service's files: DATA_DIR (secrets, install-hash keys, spool, symbols) and, on SQLite, the
+    # database file itself with its journal, free pages included.
+    files, names = files_text(factory.services.settings.data_dir.parent)
+    assert any(name.endswith("install-hash-keys.json") for name in names)
     places = {
+        "files": files,
         "database": database,
         "redis": redis,
         "logs": recorded_logs.text(),
@@ -145,3 +150,6 @@ def test_the_search_finds_what_is_not_anonymized(client, factory, monkeypatch):
     database, _rows = database_text(factory.services.db.engine)
     assert len(leaks(database, case.planted)) > len(case.planted) // 2
     assert len(leaks(report.get_data(as_text=True), case.planted)) > len(case.planted) // 2
+    if factory.services.settings.database_url_resolved.startswith("sqlite"):
+        files, _names = files_text(factory.services.settings.data_dir.parent)
+        assert len(leaks(files, case.planted)) > len(case.planted) // 2  # the database file is read too
