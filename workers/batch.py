@@ -71,6 +71,11 @@ def _failed(report_id: str, error: BaseException, stage: str) -> Outcome:
 
 
 def _transient(report_id: str, error: BaseException) -> Outcome:
+    orig = getattr(error, "orig", None)
+    # The driver's error code only (SQLITE_BUSY, 57P01, ...): the message may quote SQL parameters.
+    code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None)
+    log.warning("database_error", extra={"report_id": report_id, "error_type": type(error).__name__,
+                                         "code": code})
     return Outcome(report_id, error=TransientFailure(f"database unavailable: {type(error).__name__}"))
 
 
