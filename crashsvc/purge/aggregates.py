@@ -1,12 +1,15 @@
 """Removing many reports from their groups' aggregates at once, and checking aggregates against reports.
 
 ``crashsvc.groups.counters.uncount_report`` removes one report with five statements; a purge of a
-million reports cannot afford five million. ``uncount_reports`` takes the rows a batch ``DELETE …
-RETURNING`` gave back, adds them up per key in Python (group; group and day; group, dimension and
-value; group and install) and sends one atomic ``count = count - n`` per key, as an executemany.
-The semantics are those of ``uncount_report``: first/last seen and versions stay (the bug *was*
-seen then), and an install leaves a group with its last report there. Unlike it, rows that reach
-zero are deleted, so what remains equals ``recompute_group``'s rebuild (``aggregate_drift``).
+million reports cannot afford five million, nor a round trip per key. A batch is therefore staged
+in a temporary table (``PURGE_BATCH``: the counted columns of the reports being deleted, already
+reduced to their keys — UTC day, truncated breakdown values) and uncounted with one set-based
+statement per aggregate table: ``UPDATE … FROM (SELECT key, count(*) … GROUP BY key)``, then one
+``DELETE`` of the keys this batch brought to zero. Only a per-group summary (a few hundred rows at
+most) comes back to Python. The semantics are those of ``uncount_report``: first/last seen and
+versions stay (the bug *was* seen then), an install leaves a group with its last report there, and a
+group whose last report left is marked ``emptied_at``. Unlike it, rows that reach zero are
+deleted, so what remains equals ``recompute_group``'s rebuild (``aggregate_drift``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,26 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
-from crashsvc.groups.counters import breakdown_values, recompute_group
+from crashsvc.groups.counters import BREAKDOWN_LIMIT, breakdown_values, recompute_group
 from crashsvc.models import Group, GroupBreakdown, GroupDayCount, GroupInstall, Report
+from crashsvc.models.base import UtcDateTime, utcnow
 
 GROUPS = Group.__table__
 DAYS = GroupDayCount.__table__
@@ -28,7 +46,7 @@ BREAKDOWNS = GroupBreakdown.__table__
 INSTALLS = GroupInstall.__table__
 REPORTS = Report.__table__
 
-# The report columns a batch delete returns: everything uncounting needs, nothing of the contents.
+# The report columns uncounting needs, nothing of the contents (drift checks read the same).
 COUNTED_COLUMNS = (
     REPORTS.c.id,
     REPORTS.c.app_id,
@@ -39,7 +57,94 @@ COUNTED_COLUMNS = (
     REPORTS.c.device_model,
     REPORTS.c.install_hash,
 )
-KEY_CHUNK = 2000  # keys per tuple IN (...): well under SQLite's bound-parameter limit
+KEY_CHUNK = 2000  # keys per IN (...): well under SQLite's bound-parameter limit
+
+# One batch of reports being deleted, per connection: ``rid`` is SQLite's rowid (the delete then
+# needs no lookup by the text primary key; unused on PostgreSQL, where the delete fills the table).
+PURGE_BATCH = Table(
+    "purge_batch",
+    MetaData(),
+    Column("rid", Integer),
+    Column("app_id", Integer),
+    Column("group_id", Integer),
+    Column("day", Date),
+    Column("app_version", String),
+    Column("os_version", String),
+    Column("device_model", String),
+    Column("install_hash", String),
+    prefixes=["TEMPORARY"],
+)
+_CREATE_BATCH = {
+    # ON COMMIT DELETE ROWS: PostgreSQL empties it at every commit; SQLite is emptied by hand.
+    "postgresql": "CREATE TEMPORARY TABLE IF NOT EXISTS purge_batch (rid bigint, app_id integer, "
+    "group_id integer, day date, app_version text, os_version text, device_model text, install_hash text) "
+    "ON COMMIT DELETE ROWS",
+    "sqlite": "CREATE TEMPORARY TABLE IF NOT EXISTS purge_batch (rid INTEGER, app_id INTEGER, "
+    "group_id INTEGER, day TEXT, app_version TEXT, os_version TEXT, device_model TEXT, install_hash TEXT)",
+}
+
+# Per-key decrements of the staged batch: reports without a group, install or value count nowhere
+# (``breakdown_values``: empty values are not counted).
+_INSTALL_KEYS = (
+    "SELECT group_id, install_hash, count(*) AS n FROM purge_batch "
+    "WHERE group_id IS NOT NULL AND install_hash <> '' GROUP BY group_id, install_hash"
+)
+_DAY_KEYS = (
+    "SELECT group_id, day, count(*) AS n FROM purge_batch WHERE group_id IS NOT NULL GROUP BY group_id, day"
+)
+_BREAKDOWN_KEYS = " UNION ALL ".join(
+    f"SELECT group_id, '{dimension}' AS dimension, {dimension} AS value, count(*) AS n FROM purge_batch "
+    f"WHERE group_id IS NOT NULL AND {dimension} <> '' GROUP BY group_id, {dimension}"
+    for dimension in ("app_version", "os_version", "device_model")
+)
+_DECREMENTS = [
+    # (table, key columns, per-key decrements); ``count = count - n`` is atomic like the increments.
+    ("group_installs", ("group_id", "install_hash"), _INSTALL_KEYS),
+    ("group_day_counts", ("group_id", "day"), _DAY_KEYS),
+    ("group_breakdowns", ("group_id", "dimension", "value"), _BREAKDOWN_KEYS),
+]
+_GROUP_TOTALS = text(
+    "SELECT group_id, count(*) FROM purge_batch WHERE group_id IS NOT NULL GROUP BY group_id ORDER BY group_id"
+)
+_UNCOUNT_GROUP = text(
+    "UPDATE groups SET count = count - :n, affected_installs = affected_installs - :gone, "
+    "emptied_at = CASE WHEN count <= :n THEN :now ELSE emptied_at END WHERE id = :group_id"
+).bindparams(bindparam("now", type_=UtcDateTime()))
+
+
+def _decrement_sql(table: str, keys: tuple[str, ...], amounts: str) -> dict[str, tuple[Any, Any]]:
+    """Per dialect: ``UPDATE … FROM`` the per-key amounts, and the ``DELETE`` of those keys left at zero.
+
+    Both statements join the staged keys to the table's primary key (one probe per key, whatever
+    the group's size). Only keys this batch decremented are deleted, so a row another writer
+    brought back above zero meanwhile is untouched; the delete returns each removed row's group.
+    """
+    match = " AND ".join(f"{table}.{key} = b.{key}" for key in keys)
+    update_sql = text(f"UPDATE {table} SET count = {table}.count - b.n FROM ({amounts}) AS b WHERE {match}")
+    return {
+        "postgresql": (
+            update_sql,
+            text(
+                f"DELETE FROM {table} USING ({amounts}) AS b WHERE {match} AND {table}.count <= 0 "
+                f"RETURNING {table}.group_id"
+            ),
+        ),
+        # SQLite has no DELETE … USING; a row-value IN would probe the group only, not the key.
+        "sqlite": (
+            update_sql,
+            text(
+                f"DELETE FROM {table} WHERE rowid IN (SELECT {table}.rowid FROM ({amounts}) AS b "
+                f"JOIN {table} ON {match} WHERE {table}.count <= 0) RETURNING group_id"
+            ),
+        ),
+    }
+
+
+_DECREMENT_SQL = [_decrement_sql(*spec) for spec in _DECREMENTS]
+
+
+def _utc_day(moment: datetime) -> Any:
+    return moment.date()  # UtcDateTime returns aware UTC datetimes on both backends
 
 
 def _chunks(items: Sequence[Any], size: int = KEY_CHUNK) -> Iterable[Sequence[Any]]:
@@ -47,83 +152,83 @@ def _chunks(items: Sequence[Any], size: int = KEY_CHUNK) -> Iterable[Sequence[An
         yield items[start : start + size]
 
 
-def _utc_day(moment: datetime) -> Any:
-    return moment.date()  # UtcDateTime returns aware UTC datetimes on both backends
+def _staged_columns(dialect: str, source: Any) -> list[Any]:
+    """The batch columns computed from ``source`` (the reports table, or PostgreSQL's deleted rows)."""
+    if dialect == "sqlite":
+        # SQLite stores UtcDateTime as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): the day is its first ten.
+        day = func.substr(source.c.received_at, 1, 10)
+    else:
+        day = func.date(func.timezone("UTC", source.c.received_at))
+    values = [
+        func.substr(source.c[name], 1, BREAKDOWN_LIMIT)
+        for name in ("app_version", "os_version", "device_model")
+    ]
+    return [source.c.app_id, source.c.group_id, day, *values, source.c.install_hash]
 
 
-def uncount_reports(session: Session, rows: Sequence[Any]) -> set[int]:
-    """Remove deleted reports (rows with ``COUNTED_COLUMNS``) from their groups; returns the group ids touched.
+def delete_and_stage(session: Session, condition: Any, limit: int | None = None) -> int:
+    """Delete (the oldest ``limit``) reports matching ``condition`` and stage them in ``PURGE_BATCH``.
 
-    Runs in the caller's transaction, which must be the one that deleted the rows: a batch is
-    deleted and uncounted together or not at all.
+    Returns how many went. The caller's transaction must go on to ``uncount_staged``.
     """
-    per_group: Counter[int] = Counter()
-    per_day: Counter[tuple[int, Any]] = Counter()
-    per_value: Counter[tuple[int, str, str]] = Counter()
-    per_install: Counter[tuple[int, str]] = Counter()
-    for row in rows:
-        if row.group_id is None:
-            continue
-        per_group[row.group_id] += 1
-        per_day[(row.group_id, _utc_day(row.received_at))] += 1
-        for dimension, value in breakdown_values(row):
-            per_value[(row.group_id, dimension, value)] += 1
-        if row.install_hash:
-            per_install[(row.group_id, row.install_hash)] += 1
-    if not per_group:
-        return set()
-
-    gone_installs = _decrement(session, INSTALLS, (INSTALLS.c.group_id, INSTALLS.c.install_hash), per_install)
-    _decrement(session, DAYS, (DAYS.c.group_id, DAYS.c.day), per_day)
-    _decrement(
-        session, BREAKDOWNS, (BREAKDOWNS.c.group_id, BREAKDOWNS.c.dimension, BREAKDOWNS.c.value), per_value
+    dialect = session.get_bind().dialect.name
+    session.execute(text(_CREATE_BATCH[dialect]))
+    session.execute(delete(PURGE_BATCH))  # empty unless this transaction staged a batch already
+    staged = [c.name for c in PURGE_BATCH.c if c.name != "rid"]
+    if dialect == "sqlite":
+        chosen = select(literal_column("reports.rowid"), *_staged_columns(dialect, REPORTS)).where(condition)
+        if limit is not None:
+            chosen = chosen.order_by(REPORTS.c.received_at).limit(limit)
+        session.execute(PURGE_BATCH.insert().from_select(["rid", *staged], chosen))
+        return session.execute(
+            text("DELETE FROM reports WHERE rowid IN (SELECT rid FROM purge_batch)")
+        ).rowcount
+    ids = select(REPORTS.c.id).where(condition)
+    if limit is not None:
+        ids = ids.order_by(REPORTS.c.received_at).limit(limit)
+    gone = (
+        delete(REPORTS).where(REPORTS.c.id.in_(ids.scalar_subquery())).returning(*COUNTED_COLUMNS).cte("gone")
     )
-    session.execute(
-        update(GROUPS)
-        .where(GROUPS.c.id == bindparam("g_id"))
-        .values(
-            count=GROUPS.c.count - bindparam("g_n"),
-            affected_installs=GROUPS.c.affected_installs - bindparam("g_gone"),
-        ),
-        [
-            {"g_id": group_id, "g_n": n, "g_gone": gone_installs[group_id]}
-            for group_id, n in per_group.items()
-        ],
-    )
-    return set(per_group)
+    session.execute(PURGE_BATCH.insert().from_select(staged, select(*_staged_columns(dialect, gone))))
+    # psycopg reports no row count for an INSERT fed by a data-modifying WITH: count the stage.
+    return session.scalar(select(func.count()).select_from(PURGE_BATCH)) or 0
 
 
-def _decrement(
-    session: Session, table: Any, key_columns: tuple[Any, ...], amounts: Counter[Any]
-) -> Counter[int]:
-    """``count = count - n`` per key (one executemany), then delete keys at zero; zeroed keys per group."""
-    if not amounts:
-        return Counter()
-    names = [f"k_{column.name}" for column in key_columns]
-    condition = [column == bindparam(name) for column, name in zip(key_columns, names, strict=True)]
-    session.execute(
-        update(table).where(*condition).values(count=table.c.count - bindparam("k_n")),
-        [dict(zip(names, key, strict=True), k_n=n) for key, n in amounts.items()],
-    )
-    # Zeroed keys go, one DELETE per key prefix (group, or group and dimension) with the last key
-    # column IN a list: both databases probe the primary key for that, where a row-value IN over
-    # whole keys made SQLite scan the table. RETURNING gives exactly the rows this statement
-    # removed, so a concurrent upsert that brought a key back to 1 is neither deleted nor miscounted.
-    by_prefix: dict[tuple[Any, ...], list[Any]] = {}
-    for key in amounts:
-        by_prefix.setdefault(key[:-1], []).append(key[-1])
-    gone: Counter[int] = Counter()
-    *prefix_columns, last_column = key_columns
-    for prefix, lasts in by_prefix.items():
-        where = [column == value for column, value in zip(prefix_columns, prefix, strict=True)]
-        for chunk in _chunks(lasts):
-            removed = session.execute(
-                delete(table)
-                .where(*where, last_column.in_(chunk), table.c.count <= 0)
-                .returning(key_columns[0])
-            )
-            gone.update(group_id for (group_id,) in removed)
-    return gone
+def uncount_staged(session: Session) -> set[int]:
+    """Remove the staged batch (``delete_and_stage``) from its groups' aggregates; the group ids touched.
+
+    Runs in the transaction that deleted the reports: a batch is deleted and uncounted together or
+    not at all.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("ANALYZE purge_batch"))  # temporary tables get no autovacuum statistics
+    gone_installs: Counter[int] = Counter()
+    for table_index, statements in enumerate(_DECREMENT_SQL):
+        update_sql, delete_sql = statements[dialect]
+        session.execute(update_sql)
+        zeroed = session.execute(delete_sql).scalars()
+        if table_index == 0:  # group_installs: an install left the group
+            gone_installs.update(zeroed)
+        else:
+            zeroed.all()
+    totals = session.execute(_GROUP_TOTALS).all()
+    if totals:
+        now = utcnow()
+        session.execute(
+            _UNCOUNT_GROUP,
+            [{"group_id": gid, "n": n, "gone": gone_installs[gid], "now": now} for gid, n in totals],
+        )
+    return {gid for gid, _n in totals}
+
+
+def clear_staged(session: Session) -> None:
+    """Empty the staged batch (PostgreSQL does at commit; SQLite keeps temporary rows until told)."""
+    session.execute(delete(PURGE_BATCH))
+
+
+def staged_app_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(PURGE_BATCH.c.app_id).distinct()))
 
 
 def remove_empty_groups(session: Session, group_ids: Iterable[int]) -> int:

@@ -76,10 +76,10 @@ def delete_report(
     except RedisError as error:
         queue_error = error
     with services.db.transaction() as session:
-        rows, groups_removed = delete_reports_where(session, REPORTS.c.id == report_id)
-        found["stored"] = bool(rows)
-        if rows:
-            app_id = rows[0].app_id
+        deleted = delete_reports_where(session, REPORTS.c.id == report_id)
+        found["stored"] = bool(deleted.count)
+        if deleted.app_ids:
+            app_id = deleted.app_ids[0]
         if found["stored"] or found["queue"] or found["spool"]:
             record_audit_event(
                 session,
@@ -91,7 +91,7 @@ def delete_report(
                 count=1,
                 detail={
                     "where": [place for place in ("spool", "queue", "stored") if found[place]],
-                    "groups_removed": groups_removed,
+                    "groups_removed": deleted.groups_removed,
                 },
             )
     if queue_error is not None and not found["stored"]:
