@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from crashsvc import metrics
 from crashsvc.auth import IngestApp
-from crashsvc.errors import RateLimited, Unavailable
+from crashsvc.errors import InvalidJson, RateLimited, Unavailable
 from crashsvc.queue import report_id_for
 
 RATE_PREFIX = "crashsvc:rate:"
@@ -59,7 +59,12 @@ def accept_report(app: IngestApp, report: dict[str, Any]) -> Accepted:
     client_id = report.get("report_id")
     report_id = report_id_for(app.id, str(client_id) if client_id else None)
     received_at = datetime.now(UTC)
-    body = json.dumps(report, default=_json_default, separators=(",", ":")).encode()
+    try:
+        body = json.dumps(report, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # JSON escapes can spell lone UTF-16 surrogates ("\ud800"): not text, and PostgreSQL
+        # refuses to store them, so the report would only fail later in the worker.
+        raise InvalidJson("The JSON contains an unpaired UTF-16 surrogate escape.") from None
     sealed = services.queue.seal(report_id, app.id, received_at, body)
     rate_key, limit = rate_limit_for(app, services.settings.rate_limit_per_minute)
     try:

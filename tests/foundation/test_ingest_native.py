@@ -247,3 +247,15 @@ def test_queued_payload_is_encrypted_at_rest(edge_client, edge_factory, key):
     job_hash = b"".join(str(v).encode() for v in redis.hgetall(f"rq:job:{report_id}").values())
     assert b"plaintext-marker-123" not in job_hash
     assert edge_factory.services.queue.load_raw(report_id).report["exception"]["value"] == "plaintext-marker-123"
+
+
+@pytest.mark.parametrize("text", ["\\ud800", "x\\udfff", "\\ud83d tail"])
+def test_lone_surrogate_escapes_are_invalid_json(edge_client, edge_factory, key, text):
+    body = json.dumps(edge_factory.report()).replace('"SIGABRT', f'"{text} SIGABRT', 1).encode()
+    assert_error(post(edge_client, body, key), 400, "invalid_json")
+    assert edge_factory.services.queue.depth() == 0
+
+
+def test_paired_surrogate_escapes_are_fine(edge_client, edge_factory, key):
+    body = json.dumps(edge_factory.report()).replace('"SIGABRT', '"\\ud83d\\ude00 SIGABRT', 1).encode()
+    assert post(edge_client, body, key).status_code == 202
