@@ -56,7 +56,11 @@ def scenarios(app_id: int, group_ids: list[int], sizes: list[int]) -> list[tuple
         ("list", "os_name=Android", [f"{base}?os_name=Android"]),
         ("list", "platform=android", [f"{base}?platform=android"]),
         ("list", "last 7 days", [f"{base}?since={{since7}}"]),
-        ("list", "all filters", [f"{base}?status=unresolved&app_version=2.5.0&platform=cocoa&q=EXC&sort=count"]),
+        (
+            "list",
+            "all filters",
+            [f"{base}?status=unresolved&app_version=2.5.0&platform=cocoa&q=EXC&sort=count"],
+        ),
         ("list", "page 20", [f"{base}?page=20"]),
         ("detail", "largest groups", [f"/groups/{group}" for group in biggest]),
         ("detail", "typical groups", [f"/groups/{group}" for group in typical]),
@@ -67,7 +71,9 @@ def scenarios(app_id: int, group_ids: list[int], sizes: list[int]) -> list[tuple
 def sign_in(client) -> None:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302, response.status_code
 
 
@@ -88,7 +94,9 @@ def measure(app, paths_by_scenario, runs: int) -> list[dict]:
                 time.sleep(0.5)
             assert status == 200, path
             if kind == "overview":
-                print(f"  first overview snapshot ready after {time.perf_counter() - started:.1f} s", flush=True)
+                print(
+                    f"  first overview snapshot ready after {time.perf_counter() - started:.1f} s", flush=True
+                )
         timings = []
         for run in range(runs):
             path = paths[run % len(paths)]
@@ -98,8 +106,15 @@ def measure(app, paths_by_scenario, runs: int) -> list[dict]:
             assert response.status_code == 200, path
         timings.sort()
         p95 = timings[min(len(timings) - 1, int(round(0.95 * len(timings))) - 1)]
-        results.append({"kind": kind, "label": label, "median": statistics.median(timings), "p95": p95,
-                        "floor": FLOORS_MS[kind]})
+        results.append(
+            {
+                "kind": kind,
+                "label": label,
+                "median": statistics.median(timings),
+                "p95": p95,
+                "floor": FLOORS_MS[kind],
+            }
+        )
     return results
 
 
@@ -109,8 +124,12 @@ def existing(engine) -> dict | None:
         rows = conn.execute(text("SELECT id, app_id, count FROM groups ORDER BY id")).all()
     if not rows:
         return None
-    return {"app_id": rows[0].app_id, "group_ids": [row.id for row in rows], "sizes": [row.count for row in rows],
-            "reports": sum(row.count for row in rows)}
+    return {
+        "app_id": rows[0].app_id,
+        "group_ids": [row.id for row in rows],
+        "sizes": [row.count for row in rows],
+        "reports": sum(row.count for row in rows),
+    }
 
 
 def run_backend(name: str, url: str, args, valkey_url: str, data_dir: Path) -> list[dict]:
@@ -128,10 +147,14 @@ def run_backend(name: str, url: str, args, valkey_url: str, data_dir: Path) -> l
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     engine.dispose()
-    print(f"[{name}] generated {info['reports']:,} reports in {len(info['group_ids']):,} groups "
-          f"in {time.perf_counter() - start:.0f} s", flush=True)
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": valkey_url, "DATA_DIR": str(data_dir),
-                      "LOG_LEVEL": "WARNING"})
+    print(
+        f"[{name}] generated {info['reports']:,} reports in {len(info['group_ids']):,} groups "
+        f"in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    app = create_app(
+        {"DATABASE_URL": url, "REDIS_URL": valkey_url, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
+    )
     try:
         return measure(app, scenarios(info["app_id"], info["group_ids"], info["sizes"]), args.runs)
     finally:
@@ -144,8 +167,10 @@ def report(name: str, results: list[dict]) -> bool:
     for row in results:
         passed = row["p95"] <= row["floor"]
         ok &= passed
-        print(f"  {row['kind']:8} {row['label']:28} p95 {row['p95']:7.1f}  median {row['median']:7.1f}  "
-              f"(≤ {row['floor']}) {'ok' if passed else 'OVER'}")
+        print(
+            f"  {row['kind']:8} {row['label']:28} p95 {row['p95']:7.1f}  median {row['median']:7.1f}  "
+            f"(≤ {row['floor']}) {'ok' if passed else 'OVER'}"
+        )
     return ok
 
 
@@ -155,14 +180,21 @@ def main() -> int:
     parser.add_argument("--groups", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--sqlite", action="store_true", help="run on a fresh SQLite file")
-    parser.add_argument("--postgres", metavar="ADMIN_URL", help="run on a fresh database created through this URL")
-    parser.add_argument("--sqlite-file", type=Path, help="keep the SQLite database here (not in a temporary folder)")
+    parser.add_argument(
+        "--postgres", metavar="ADMIN_URL", help="run on a fresh database created through this URL"
+    )
+    parser.add_argument(
+        "--sqlite-file", type=Path, help="keep the SQLite database here (not in a temporary folder)"
+    )
     parser.add_argument("--reuse", action="store_true", help="measure the data already in --sqlite-file")
     args = parser.parse_args()
     if not args.sqlite and not args.postgres:
         args.sqlite = True
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}, "
-          f"{args.reports:,} reports / {args.groups:,} groups, {args.runs} runs per scenario", flush=True)
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}, "
+        f"{args.reports:,} reports / {args.groups:,} groups, {args.runs} runs per scenario",
+        flush=True,
+    )
     ok = True
     with tempfile.TemporaryDirectory(prefix="crashsvc-bench-ui-") as tmp:
         tmp_path = Path(tmp)
@@ -179,7 +211,9 @@ def main() -> int:
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
                 try:
                     url = f"{args.postgres.rpartition('/')[0]}/{name}"
-                    ok &= report("PostgreSQL", run_backend("postgresql", url, args, valkey.url, tmp_path / "data-pg"))
+                    ok &= report(
+                        "PostgreSQL", run_backend("postgresql", url, args, valkey.url, tmp_path / "data-pg")
+                    )
                 finally:
                     with admin.connect() as conn:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -23,24 +23,39 @@ from crashsvc.models.groups import GroupBreakdown, GroupDayCount, GroupHistory
 
 VERSIONS = ["2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0", "2.4.1", "2.5.0"]
 OS = {"cocoa": ("iOS", ["16.7.2", "17.4.1", "17.5.1", "18.0"]), "android": ("Android", ["12", "13", "14"])}
-DEVICES = {"cocoa": [f"iPhone{n},{m}" for n in (13, 14, 15) for m in (1, 2, 3)],
-           "android": [f"Pixel {n}" for n in (6, 7, 8)] + ["SM-S911B", "SM-A546B"]}
-EXCEPTIONS = ["EXC_BAD_ACCESS", "EXC_CRASH", "NSInvalidArgumentException", "NSRangeException",
-              "java.lang.NullPointerException", "java.lang.IllegalStateException", "SIGSEGV", "SIGABRT"]
+DEVICES = {
+    "cocoa": [f"iPhone{n},{m}" for n in (13, 14, 15) for m in (1, 2, 3)],
+    "android": [f"Pixel {n}" for n in (6, 7, 8)] + ["SM-S911B", "SM-A546B"],
+}
+EXCEPTIONS = [
+    "EXC_BAD_ACCESS",
+    "EXC_CRASH",
+    "NSInvalidArgumentException",
+    "NSRangeException",
+    "java.lang.NullPointerException",
+    "java.lang.IllegalStateException",
+    "SIGSEGV",
+    "SIGABRT",
+]
 STATUSES = ["unresolved"] * 14 + ["resolved"] * 3 + ["ignored"] * 2 + ["regressed"]
 PASSWORD = "bench password 1"
 CHUNK = 5000
 
 
 def _report_data(platform: str, exception: str, message: str, function: str) -> dict[str, Any]:
-    frames = [{"function": "__pthread_kill", "module": "libsystem_kernel.dylib", "in_app": False},
-              {"function": "abort", "module": "libsystem_c.dylib", "in_app": False},
-              {"function": function, "module": "MyApp", "filename": "Feature.swift", "lineno": 42, "in_app": True},
-              {"function": "UIApplicationMain", "module": "UIKitCore", "in_app": False},
-              {"function": "main", "module": "MyApp", "filename": "main.swift", "lineno": 7, "in_app": True}]
-    return {"platform": platform, "exception": {"type": exception, "value": message},
-            "threads": [{"id": 0, "name": "main", "crashed": True, "frames": frames}],
-            "breadcrumbs": [{"category": "ui.click", "message": "checkout button"}]}
+    frames = [
+        {"function": "__pthread_kill", "module": "libsystem_kernel.dylib", "in_app": False},
+        {"function": "abort", "module": "libsystem_c.dylib", "in_app": False},
+        {"function": function, "module": "MyApp", "filename": "Feature.swift", "lineno": 42, "in_app": True},
+        {"function": "UIApplicationMain", "module": "UIKitCore", "in_app": False},
+        {"function": "main", "module": "MyApp", "filename": "main.swift", "lineno": 7, "in_app": True},
+    ]
+    return {
+        "platform": platform,
+        "exception": {"type": exception, "value": message},
+        "threads": [{"id": 0, "name": "main", "crashed": True, "frames": frames}],
+        "breadcrumbs": [{"category": "ui.click", "message": "checkout button"}],
+    }
 
 
 def group_sizes(reports: int, groups: int, rng: random.Random) -> list[int]:
@@ -57,10 +72,21 @@ def populate(engine: Engine, reports: int, groups: int, seed: int = 7) -> dict[s
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     with engine.begin() as conn:
-        app_id = conn.execute(insert(App).values(name="Bench app", ingest_key=new_ingest_key(), created_at=now)
-                              .returning(App.id)).scalar_one()
-        user_id = conn.execute(insert(User).values(email="bench@example.com", password_hash=hash_password(PASSWORD),
-                                                   is_admin=False, created_at=now).returning(User.id)).scalar_one()
+        app_id = conn.execute(
+            insert(App)
+            .values(name="Bench app", ingest_key=new_ingest_key(), created_at=now)
+            .returning(App.id)
+        ).scalar_one()
+        user_id = conn.execute(
+            insert(User)
+            .values(
+                email="bench@example.com",
+                password_hash=hash_password(PASSWORD),
+                is_admin=False,
+                created_at=now,
+            )
+            .returning(User.id)
+        ).scalar_one()
         conn.execute(insert(Membership).values(user_id=user_id, app_id=app_id, role="developer"))
     sizes = group_sizes(reports, groups, rng)
     group_rows, platforms = [], []
@@ -69,10 +95,18 @@ def populate(engine: Engine, reports: int, groups: int, seed: int = 7) -> dict[s
         exception = rng.choice(EXCEPTIONS)
         function = f"MyApp.Feature{index % 97}.handler{index}()"
         platforms.append((platform, exception, function))
-        group_rows.append({"app_id": app_id, "algorithm": "sig:1", "signature_hash": uuid.uuid4().hex,
-                           "signature": f"{exception} | {function}", "exception_type": exception,
-                           "exception_value": f"failure {index} in checkout step {index % 13}",
-                           "platform": platform, "status": rng.choice(STATUSES)})
+        group_rows.append(
+            {
+                "app_id": app_id,
+                "algorithm": "sig:1",
+                "signature_hash": uuid.uuid4().hex,
+                "signature": f"{exception} | {function}",
+                "exception_type": exception,
+                "exception_value": f"failure {index} in checkout step {index % 13}",
+                "platform": platform,
+                "status": rng.choice(STATUSES),
+            }
+        )
     with engine.begin() as conn:
         group_ids = list(conn.execute(insert(Group).returning(Group.id), group_rows).scalars())
     day_counts: dict[tuple[int, Any], int] = Counter()
@@ -92,18 +126,48 @@ def populate(engine: Engine, reports: int, groups: int, seed: int = 7) -> dict[s
             os_version, device = rng.choice(os_versions), rng.choice(DEVICES[platform])
             install = rng.choice(install_pool)
             report_id = str(uuid.uuid4())
-            batch.append({"id": report_id, "app_id": app_id, "group_id": group_id, "received_at": received,
-                          "occurred_at": received, "processed_at": received, "platform": platform,
-                          "app_version": version, "os_name": os_name, "os_version": os_version,
-                          "device_model": device, "exception_type": exception, "exception_value": "message",
-                          "install_hash": install, "signature": f"{exception} | {function}",
-                          "signature_algorithm": "sig:1", "symbolicated": True, "data": data, "notes": [],
-                          "missing_symbols": [], "signature_explanation": [], "processing_attempts": 1})
+            batch.append(
+                {
+                    "id": report_id,
+                    "app_id": app_id,
+                    "group_id": group_id,
+                    "received_at": received,
+                    "occurred_at": received,
+                    "processed_at": received,
+                    "platform": platform,
+                    "app_version": version,
+                    "os_name": os_name,
+                    "os_version": os_version,
+                    "device_model": device,
+                    "exception_type": exception,
+                    "exception_value": "message",
+                    "install_hash": install,
+                    "signature": f"{exception} | {function}",
+                    "signature_algorithm": "sig:1",
+                    "symbolicated": True,
+                    "data": data,
+                    "notes": [],
+                    "missing_symbols": [],
+                    "signature_explanation": [],
+                    "processing_attempts": 1,
+                }
+            )
             if rng.random() < 0.05:
-                missing.append({"report_id": report_id, "symbol_key": f"{rng.randrange(40):08x}-0000-0000-0000-000000000000",
-                                "app_id": app_id, "image": f"Framework{rng.randrange(40)}", "type": "macho"})
+                missing.append(
+                    {
+                        "report_id": report_id,
+                        "symbol_key": f"{rng.randrange(40):08x}-0000-0000-0000-000000000000",
+                        "app_id": app_id,
+                        "image": f"Framework{rng.randrange(40)}",
+                        "type": "macho",
+                    }
+                )
             day_counts[(group_id, received.date())] += 1
-            for dimension, value in (("app_version", version), ("os_version", os_version), ("device_model", device)):
+            for dimension, value in (
+                ("app_version", version),
+                ("os_version", os_version),
+                ("device_model", device),
+            ):
                 breakdowns[(group_id, dimension, value)] += 1
             agg = aggregates[group_id]
             if "first" not in agg or received < agg["first"][0]:
@@ -136,15 +200,35 @@ def _write_aggregates(engine, group_ids, sizes, aggregates, installs, day_counts
     with engine.begin() as conn:
         for group_id, size in zip(group_ids, sizes, strict=True):
             agg = aggregates[group_id]
-            conn.execute(update(Group).where(Group.id == group_id).values(
-                count=size, affected_installs=len(installs[group_id]), first_seen=agg["first"][0],
-                last_seen=agg["last"][0], first_version=agg["first"][1], last_version=agg["last"][1]))
+            conn.execute(
+                update(Group)
+                .where(Group.id == group_id)
+                .values(
+                    count=size,
+                    affected_installs=len(installs[group_id]),
+                    first_seen=agg["first"][0],
+                    last_seen=agg["last"][0],
+                    first_version=agg["first"][1],
+                    last_version=agg["last"][1],
+                )
+            )
         rows = [{"group_id": g, "day": d, "count": c} for (g, d), c in day_counts.items()]
         for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(GroupDayCount), rows[start:start + CHUNK])
-        rows = [{"group_id": g, "dimension": dim, "value": v, "count": c} for (g, dim, v), c in breakdowns.items()]
+            conn.execute(insert(GroupDayCount), rows[start : start + CHUNK])
+        rows = [
+            {"group_id": g, "dimension": dim, "value": v, "count": c} for (g, dim, v), c in breakdowns.items()
+        ]
         for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(GroupBreakdown), rows[start:start + CHUNK])
-        history = [{"group_id": g, "at": now - timedelta(days=1), "action": "regressed", "from_status": "resolved",
-                    "to_status": "regressed", "detail": {}} for g in group_ids[::20]]
+            conn.execute(insert(GroupBreakdown), rows[start : start + CHUNK])
+        history = [
+            {
+                "group_id": g,
+                "at": now - timedelta(days=1),
+                "action": "regressed",
+                "from_status": "resolved",
+                "to_status": "regressed",
+                "detail": {},
+            }
+            for g in group_ids[::20]
+        ]
         conn.execute(insert(GroupHistory), history)

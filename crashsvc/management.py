@@ -63,8 +63,11 @@ def update_app(session: Session, app: App, changes: dict[str, Any], *, by: User 
     """Change name and/or retention; unknown fields are refused so typos do not pass silently."""
     unknown = set(changes) - {"name", "retention_days"}
     if unknown:
-        raise ApiError("Only name and retention_days can be changed.", code="invalid_field",
-                       fields={field: "Unknown field." for field in sorted(unknown)})
+        raise ApiError(
+            "Only name and retention_days can be changed.",
+            code="invalid_field",
+            fields={field: "Unknown field." for field in sorted(unknown)},
+        )
     if "retention_days" in changes:
         app.retention_days = parse_retention(changes["retention_days"])
     if "name" in changes:
@@ -90,8 +93,10 @@ def rotate_ingest_key(session: Session, app: App, *, by: User | None = None) -> 
 
 def list_members(session: Session, app_id: int) -> list[tuple[User, str]]:
     rows = session.execute(
-        select(User, Membership.role).join(Membership, Membership.user_id == User.id)
-        .where(Membership.app_id == app_id).order_by(User.email)
+        select(User, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.app_id == app_id)
+        .order_by(User.email)
     ).all()
     return [(user, role) for user, role in rows]
 
@@ -119,8 +124,14 @@ def remove_member(session: Session, app: App, user_id: int, *, by: User | None =
     _audit(session, "member.remove", by, app.id, user_id=user_id)
 
 
-def create_user(session: Session, email: str, password: str | None = None, is_admin: bool = False, *,
-                by: User | None = None) -> tuple[User, str | None]:
+def create_user(
+    session: Session,
+    email: str,
+    password: str | None = None,
+    is_admin: bool = False,
+    *,
+    by: User | None = None,
+) -> tuple[User, str | None]:
     """A new user; without a password one is generated and returned once (to hand to the person)."""
     email = (email or "").strip().lower()
     if "@" not in email or len(email) > 320 or any(ch.isspace() for ch in email):
@@ -157,15 +168,18 @@ def create_token(session: Session, user: User, name: str, scopes: list[str]) -> 
     """A new API token for ``user``; the secret is returned once and only its hash is kept."""
     name = (name or "").strip()[:200]
     token = new_api_token()
-    row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:12],
-                   scopes=",".join(scopes))
+    row = ApiToken(
+        user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:12], scopes=",".join(scopes)
+    )
     session.add(row)
     session.flush()
     return row, token
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
+    )
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:

@@ -76,8 +76,9 @@ def create_app() -> tuple[Response, int]:
     _site_admin(principal)
     body = _body()
     session = db_session()
-    app = management.create_app_row(session, str(body.get("name") or ""), body.get("retention_days"),
-                                     by=principal.user)
+    app = management.create_app_row(
+        session, str(body.get("name") or ""), body.get("retention_days"), by=principal.user
+    )
     session.commit()
     return jsonify(app_json(app, _public_url(), include_key=True)), 201
 
@@ -114,7 +115,9 @@ def _member_json(user, role: str) -> dict[str, Any]:
 def list_members(app_id: int) -> Response:
     session = db_session()
     require_app_role(session, _principal(), app_id, "admin")
-    return jsonify({"members": [_member_json(user, role) for user, role in management.list_members(session, app_id)]})
+    return jsonify(
+        {"members": [_member_json(user, role) for user, role in management.list_members(session, app_id)]}
+    )
 
 
 @bp.post("/apps/<int:app_id>/members")
@@ -124,8 +127,9 @@ def set_member(app_id: int) -> tuple[Response, int]:
     principal = _principal()
     app = require_app_role(session, principal, app_id, "admin")
     body = _body()
-    membership = management.set_member(session, app, str(body.get("email") or ""), str(body.get("role") or "viewer"),
-                                       by=principal.user)
+    membership = management.set_member(
+        session, app, str(body.get("email") or ""), str(body.get("role") or "viewer"), by=principal.user
+    )
     session.commit()
     members = dict((user.id, (user, role)) for user, role in management.list_members(session, app_id))
     return jsonify(_member_json(*members[membership.user_id])), 200
@@ -150,8 +154,13 @@ def create_user() -> tuple[Response, int]:
     _site_admin(principal)
     body = _body()
     session = db_session()
-    user, generated = management.create_user(session, str(body.get("email") or ""), body.get("password") or None,
-                                             is_admin=body.get("is_admin") is True, by=principal.user)
+    user, generated = management.create_user(
+        session,
+        str(body.get("email") or ""),
+        body.get("password") or None,
+        is_admin=body.get("is_admin") is True,
+        by=principal.user,
+    )
     session.commit()
     data: dict[str, Any] = {"id": user.id, "email": user.email, "is_admin": user.is_admin}
     if generated:
@@ -163,14 +172,26 @@ def create_user() -> tuple[Response, int]:
 @require_scope("read")
 def me() -> Response:
     principal = _principal()
-    return jsonify({"id": principal.user.id, "email": principal.user.email, "is_admin": principal.user.is_admin,
-                    "scopes": sorted(principal.scopes)})
+    return jsonify(
+        {
+            "id": principal.user.id,
+            "email": principal.user.email,
+            "is_admin": principal.user.is_admin,
+            "scopes": sorted(principal.scopes),
+        }
+    )
 
 
 def _token_json(row: ApiToken) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "prefix": row.prefix, "scopes": sorted(row.scope_set),
-            "created_at": iso(row.created_at), "last_used_at": iso(row.last_used_at),
-            "revoked_at": iso(row.revoked_at)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": sorted(row.scope_set),
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "revoked_at": iso(row.revoked_at),
+    }
 
 
 @bp.get("/me/tokens")

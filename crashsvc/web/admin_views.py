@@ -30,12 +30,17 @@ def app_settings(app_id: int):
     session = db_session()
     settings = current_app.extensions["crashsvc"].settings
     return render_template(
-        "admin/app_settings.html", app=app, app_tabs={"app": app, "role": role, "active": "settings"},
-        dsn=dsn_for(app, settings.public_url), default_retention=settings.default_retention_days,
-        members=management.list_members(session, app_id), roles=("viewer", "developer", "admin"),
+        "admin/app_settings.html",
+        app=app,
+        app_tabs={"app": app, "role": role, "active": "settings"},
+        dsn=dsn_for(app, settings.public_url),
+        default_retention=settings.default_retention_days,
+        members=management.list_members(session, app_id),
+        roles=("viewer", "developer", "admin"),
         symbol_files=list_symbol_files(session, app_id, limit=100),
         missing_symbols=_missing_symbols(app_id),
-        audit=optional.audit_events(session, app_id), as_mapping=optional.as_mapping,
+        audit=optional.audit_events(session, app_id),
+        as_mapping=optional.as_mapping,
     )
 
 
@@ -65,15 +70,20 @@ def update_retention(app_id: int):
     changes = {"retention_days": request.form.get("retention_days", "")}
     if request.form.get("name"):
         changes["name"] = request.form["name"]
-    return _apply(app_id, lambda s: management.update_app(s, app, changes, by=current_user()), "App settings saved.")
+    return _apply(
+        app_id, lambda s: management.update_app(s, app, changes, by=current_user()), "App settings saved."
+    )
 
 
 @bp.post("/apps/<int:app_id>/settings/rotate-key")
 @login_required
 def rotate_key(app_id: int):
     app, _ = app_for_page(app_id, "admin")
-    return _apply(app_id, lambda s: management.rotate_ingest_key(s, app, by=current_user()),
-                  "New ingest key issued; the old key stops working within seconds.")
+    return _apply(
+        app_id,
+        lambda s: management.rotate_ingest_key(s, app, by=current_user()),
+        "New ingest key issued; the old key stops working within seconds.",
+    )
 
 
 @bp.post("/apps/<int:app_id>/members")
@@ -81,14 +91,18 @@ def rotate_key(app_id: int):
 def set_member(app_id: int):
     app, _ = app_for_page(app_id, "admin")
     email, role = request.form.get("email", ""), request.form.get("role", "viewer")
-    return _apply(app_id, lambda s: management.set_member(s, app, email, role, by=current_user()), "Member saved.")
+    return _apply(
+        app_id, lambda s: management.set_member(s, app, email, role, by=current_user()), "Member saved."
+    )
 
 
 @bp.post("/apps/<int:app_id>/members/<int:user_id>/remove")
 @login_required
 def remove_member(app_id: int, user_id: int):
     app, _ = app_for_page(app_id, "admin")
-    return _apply(app_id, lambda s: management.remove_member(s, app, user_id, by=current_user()), "Member removed.")
+    return _apply(
+        app_id, lambda s: management.remove_member(s, app, user_id, by=current_user()), "Member removed."
+    )
 
 
 @bp.post("/apps")
@@ -97,8 +111,9 @@ def create_app():
     require_site_admin()
     session = db_session()
     try:
-        app = management.create_app_row(session, request.form.get("name", ""), request.form.get("retention_days"),
-                                           by=current_user())
+        app = management.create_app_row(
+            session, request.form.get("name", ""), request.form.get("retention_days"), by=current_user()
+        )
         session.commit()
     except ApiError as error:
         session.rollback()
@@ -117,17 +132,26 @@ def users():
     if request.method == "POST":
         try:
             user, generated = management.create_user(
-                session, request.form.get("email", ""), request.form.get("password") or None,
-                is_admin=request.form.get("is_admin") == "on", by=current_user())
+                session,
+                request.form.get("email", ""),
+                request.form.get("password") or None,
+                is_admin=request.form.get("is_admin") == "on",
+                by=current_user(),
+            )
             session.commit()
             created = {"email": user.email, "password": generated}  # shown once, never stored in clear
         except ApiError as error:
             session.rollback()
             flash(error.message, "error")
     services = current_app.extensions["crashsvc"]
-    return render_template("admin/users.html", users=session.scalars(select(User).order_by(User.email)).all(),
-                           created=created, dead_letters=optional.dead_letters(services),
-                           audit=optional.audit_events(session, None), as_mapping=optional.as_mapping)
+    return render_template(
+        "admin/users.html",
+        users=session.scalars(select(User).order_by(User.email)).all(),
+        created=created,
+        dead_letters=optional.dead_letters(services),
+        audit=optional.audit_events(session, None),
+        as_mapping=optional.as_mapping,
+    )
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
@@ -144,8 +168,12 @@ def tokens():
         except ApiError as error:
             session.rollback()
             flash(error.message, "error")
-    return render_template("admin/tokens.html", tokens=management.list_tokens(session, user),
-                           new_token=new_token, scopes=sorted(ALL_SCOPES))
+    return render_template(
+        "admin/tokens.html",
+        tokens=management.list_tokens(session, user),
+        new_token=new_token,
+        scopes=sorted(ALL_SCOPES),
+    )
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

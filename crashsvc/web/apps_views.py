@@ -24,6 +24,6 @@ def overview_page(app_id: int):
     groups = [group for key in ("top_groups", "new_groups_7d", "regressed_groups_7d") for group in data[key]]
     sparks = {group["id"]: sparkline(group["daily_14d"]) for group in groups}
     daily = [(date.fromisoformat(point["date"]), point["count"]) for point in data["daily"]]
-    return render_template("overview.html", app=app, data=data, chart=bar_chart(daily), sparks=sparks,
-                           app_tabs=tabs)
-
+    return render_template(
+        "overview.html", app=app, data=data, chart=bar_chart(daily), sparks=sparks, app_tabs=tabs
+    )

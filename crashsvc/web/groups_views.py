@@ -51,11 +51,17 @@ def parse_filter(args: MultiDict) -> tuple[GroupFilter, int, list[str]]:
     per_page = per_page if per_page in PAGE_SIZES else 50
     page = max(args.get("page", type=int) or 1, 1)
     flt = GroupFilter(
-        status=status, app_version=(args.get("app_version") or "").strip() or None,
-        os_name=(args.get("os_name") or "").strip() or None, os_version=(args.get("os_version") or "").strip() or None,
+        status=status,
+        app_version=(args.get("app_version") or "").strip() or None,
+        os_name=(args.get("os_name") or "").strip() or None,
+        os_version=(args.get("os_version") or "").strip() or None,
         platform=(args.get("platform") or "").strip() or None,
-        since=_day(args.get("since"), "From", errors), until=_day(args.get("until"), "To", errors),
-        search=(args.get("q") or "").strip()[:200] or None, sort=sort, limit=per_page, offset=(page - 1) * per_page,
+        since=_day(args.get("since"), "From", errors),
+        until=_day(args.get("until"), "To", errors),
+        search=(args.get("q") or "").strip()[:200] or None,
+        sort=sort,
+        limit=per_page,
+        offset=(page - 1) * per_page,
     )
     return flt, page, errors
 
@@ -73,10 +79,22 @@ def group_list(app_id: int):
         kept["per_page"] = flt.limit
     pages = max((total + flt.limit - 1) // flt.limit, 1)
     return render_template(
-        "groups.html", app=app, role=role, groups=groups, total=total, flt=flt, page=page, pages=pages,
-        sparks={group_id: sparkline(values) for group_id, values in series.items()}, errors=errors,
-        kept=kept, args=request.args, statuses=lifecycle.STATUSES, sorts=list(queries.SORTS),
-        can_triage=may(role, "developer"), app_tabs={"app": app, "role": role, "active": "groups"},
+        "groups.html",
+        app=app,
+        role=role,
+        groups=groups,
+        total=total,
+        flt=flt,
+        page=page,
+        pages=pages,
+        sparks={group_id: sparkline(values) for group_id, values in series.items()},
+        errors=errors,
+        kept=kept,
+        args=request.args,
+        statuses=lifecycle.STATUSES,
+        sorts=list(queries.SORTS),
+        can_triage=may(role, "developer"),
+        app_tabs={"app": app, "role": role, "active": "groups"},
         this_url=request.full_path.rstrip("?"),
     )
 
@@ -101,8 +119,10 @@ def bulk_status(app_id: int):
         except ApiError as error:
             flash(f"Group #{group.id}: {error.message}", "error")
     session.commit()
-    flash(f"{changed} group(s) marked {status}." if changed else "No groups selected.",
-          "success" if changed else "error")
+    flash(
+        f"{changed} group(s) marked {status}." if changed else "No groups selected.",
+        "success" if changed else "error",
+    )
     return redirect(back)
 
 
@@ -115,16 +135,25 @@ def _group_or_404(group_id: int) -> Group:
 
 def latest_app_version(session, app_id: int) -> str | None:
     """The app version of the app's most recent report: "resolve in next version" means after it."""
-    return session.scalar(select(Report.app_version).where(Report.app_id == app_id, Report.app_version.is_not(None))
-                          .order_by(Report.received_at.desc()).limit(1))
+    return session.scalar(
+        select(Report.app_version)
+        .where(Report.app_id == app_id, Report.app_version.is_not(None))
+        .order_by(Report.received_at.desc())
+        .limit(1)
+    )
 
 
 def breakdown_rows(values: list[tuple[str, int]], limit: int = 8) -> list[dict]:
     total = sum(count for _value, count in values) or 1
-    rows = [{"value": value, "count": count, "share": round(100 * count / total, 1)} for value, count in values[:limit]]
+    rows = [
+        {"value": value, "count": count, "share": round(100 * count / total, 1)}
+        for value, count in values[:limit]
+    ]
     rest = sum(count for _value, count in values[limit:])
     if rest:
-        rows.append({"value": f"{len(values) - limit} others", "count": rest, "share": round(100 * rest / total, 1)})
+        rows.append(
+            {"value": f"{len(values) - limit} others", "count": rest, "share": round(100 * rest / total, 1)}
+        )
     return rows
 
 
@@ -145,14 +174,29 @@ def group_detail(group_id: int):
     history = queries.group_history(session, group.id)
     notes = queries.group_notes(session, group.id)
     user_ids = {row.user_id for row in [*history, *notes] if row.user_id}
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all()) if user_ids else {}
-    breakdowns = {dimension: breakdown_rows(values)
-                  for dimension, values in queries.group_breakdowns(session, group.id).items()}
+    emails = (
+        dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all())
+        if user_ids
+        else {}
+    )
+    breakdowns = {
+        dimension: breakdown_rows(values)
+        for dimension, values in queries.group_breakdowns(session, group.id).items()
+    }
     return render_template(
-        "group.html", app=app, role=role, group=group, latest=latest, samples=samples,
+        "group.html",
+        app=app,
+        role=role,
+        group=group,
+        latest=latest,
+        samples=samples,
         thread=crashed_thread(latest.data) if latest and isinstance(latest.data, dict) else None,
-        chart=bar_chart(list(zip(days, daily, strict=True))), breakdowns=breakdowns, history=history,
-        notes=notes, emails=emails, can_triage=may(role, "developer"),
+        chart=bar_chart(list(zip(days, daily, strict=True))),
+        breakdowns=breakdowns,
+        history=history,
+        notes=notes,
+        emails=emails,
+        can_triage=may(role, "developer"),
         next_version=latest_app_version(session, group.app_id),
         app_tabs={"app": app, "role": role, "active": "groups"},
     )

@@ -43,15 +43,20 @@ def compute_overview(session: Session, app_id: int, today: date | None = None) -
     """``app_overview`` plus 14-day sparklines and missing symbol files, as JSON-ready data."""
     today = today or utcnow().date()
     data = app_overview(session, app_id, today)
-    listed = {group.id for key in ("top_groups", "new_groups_7d", "regressed_groups_7d") for group in data[key]}
+    listed = {
+        group.id for key in ("top_groups", "new_groups_7d", "regressed_groups_7d") for group in data[key]
+    }
     sparklines = daily_counts(session, sorted(listed), SPARK_DAYS, today)
 
     def groups(key: str) -> list[dict[str, Any]]:
         result = []
         for group in data[key]:
             item = group_json(group)
-            item.update(exception_value=group.exception_value, affected_installs=group.affected_installs,
-                        daily_14d=sparklines.get(group.id, []))
+            item.update(
+                exception_value=group.exception_value,
+                affected_installs=group.affected_installs,
+                daily_14d=sparklines.get(group.id, []),
+            )
             if key == "top_groups":
                 item["reports_30d"] = data["top_group_counts"].get(group.id, 0)
             result.append(item)

@@ -24,7 +24,11 @@ def report_detail(report_id: str):
     group = session.get(Group, report.group_id) if report.group_id else None
     data = report.data if isinstance(report.data, dict) else {}
     return render_template(
-        "report.html", app=app, report=report, group=group, data=data,
+        "report.html",
+        app=app,
+        report=report,
+        group=group,
+        data=data,
         app_tabs={"app": app, "role": role, "active": "groups"},
         threads=threads_crashed_first(data),
         images=[image for image in data.get("images") or [] if isinstance(image, dict)],

@@ -26,7 +26,9 @@ class LoginThrottle:
 
     def _keys(self, email: str) -> tuple[str, str]:
         account = _PREFIX + "acct:" + client_fingerprint(self.secret, "acct:" + email.strip().lower())
-        client = _PREFIX + "client:" + client_fingerprint(self.secret, "client:" + (request.remote_addr or ""))
+        client = (
+            _PREFIX + "client:" + client_fingerprint(self.secret, "client:" + (request.remote_addr or ""))
+        )
         return account, client
 
     def blocked_for(self, email: str) -> int:

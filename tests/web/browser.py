@@ -10,8 +10,15 @@ import pytest
 
 CHROMIUM = os.environ.get("CRASHSVC_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -25,9 +32,18 @@ def browser_page() -> Iterator:
         page = context.new_page()
         page.set_default_timeout(15_000)
         console_errors: list[str] = []
-        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-        page.on("response", lambda response: console_errors.append(f"{response.status} {response.url}")
-                if response.status >= 400 and "/static/" in response.url or response.url.endswith(".ico") else None)
+        page.on(
+            "console",
+            lambda message: console_errors.append(message.text) if message.type == "error" else None,
+        )
+        page.on(
+            "response",
+            lambda response: (
+                console_errors.append(f"{response.status} {response.url}")
+                if response.status >= 400 and "/static/" in response.url or response.url.endswith(".ico")
+                else None
+            ),
+        )
         page.console_errors = console_errors
         try:
             yield page

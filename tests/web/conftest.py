@@ -48,11 +48,20 @@ def web(edge_app, edge_client, edge_factory):
     """An app with a developer, a viewer, an outsider and one processed report; SQLite."""
     app_row = edge_factory.app_row(name="Shop iOS")
     other_app = edge_factory.app_row(name="Other app")
-    users = {role: edge_factory.user(email=f"{role}@example.com") for role in ("developer", "viewer", "outsider")}
+    users = {
+        role: edge_factory.user(email=f"{role}@example.com") for role in ("developer", "viewer", "outsider")
+    }
     edge_factory.member(users["developer"], app_row, "developer")
     edge_factory.member(users["viewer"], app_row, "viewer")
     edge_factory.member(users["outsider"], other_app, "admin")
     report_id = send_report(edge_client, edge_factory, app_row)
-    return {"app": app_row, "other_app": other_app, "users": users, "report_id": report_id,
-            "group_id": group_of(edge_factory, report_id), "client": edge_client, "factory": edge_factory,
-            "flask_app": edge_app}
+    return {
+        "app": app_row,
+        "other_app": other_app,
+        "users": users,
+        "report_id": report_id,
+        "group_id": group_of(edge_factory, report_id),
+        "client": edge_client,
+        "factory": edge_factory,
+        "flask_app": edge_app,
+    }

@@ -34,13 +34,22 @@ def triage_world(live_server, edge_app, edge_client, edge_factory):
     edge_factory.member(viewer, app_row, "viewer")
     nil_crash = send_report(edge_client, edge_factory, app_row)
     send_report(edge_client, edge_factory, app_row)
-    other_report = variant(edge_factory, "NSRangeException", "index 7 beyond bounds [0 .. 2]",
-                           "MyApp.CartViewController.removeItem(at:)")
+    other_report = variant(
+        edge_factory,
+        "NSRangeException",
+        "index 7 beyond bounds [0 .. 2]",
+        "MyApp.CartViewController.removeItem(at:)",
+    )
     send_report(edge_client, edge_factory, app_row, **other_report)
     secret_report = send_report(edge_client, edge_factory, other)
-    return {"app": app_row, "nil_group": group_of(edge_factory, nil_crash),
-            "secret_group": group_of(edge_factory, secret_report), "url": live_server.url,
-            "client": edge_client, "factory": edge_factory}
+    return {
+        "app": app_row,
+        "nil_group": group_of(edge_factory, nil_crash),
+        "secret_group": group_of(edge_factory, secret_report),
+        "url": live_server.url,
+        "client": edge_client,
+        "factory": edge_factory,
+    }
 
 
 def sign_in(page, base: str, email: str, path: str = "/") -> None:
@@ -132,7 +141,9 @@ def test_viewer_reads_but_cannot_triage_and_others_groups_are_404(browser_page, 
             const body = new URLSearchParams({csrf_token: token, action: 'resolve'});
             const response = await fetch(`/groups/${groupId}/status`, {method: 'POST', body});
             return response.status;
-        }""", [group_id])
+        }""",
+        [group_id],
+    )
     assert status == 403
     screenshot(page, "05-viewer-group")
 

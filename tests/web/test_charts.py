@@ -8,7 +8,16 @@ from crashsvc.web.charts import bar_chart, nice_ceiling, sparkline
 
 
 def test_axis_maximum_is_a_round_number_at_or_above_the_peak():
-    assert [nice_ceiling(value) for value in (0, 1, 3, 7, 10, 11, 230, 5001)] == [1, 1, 5, 10, 10, 20, 500, 10000]
+    assert [nice_ceiling(value) for value in (0, 1, 3, 7, 10, 11, 230, 5001)] == [
+        1,
+        1,
+        5,
+        10,
+        10,
+        20,
+        500,
+        10000,
+    ]
 
 
 def test_bars_scale_to_the_peak_and_zero_days_have_no_height():

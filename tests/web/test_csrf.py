@@ -23,7 +23,10 @@ def test_forms_refuse_missing_or_wrong_tokens(web):
         assert "csrf_failed" in response.get_data(as_text=True)
     assert client.post("/logout").status_code == 403
     token = page_csrf(client)
-    assert client.post(f"/groups/{group}/status", data={"action": "resolve", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"/groups/{group}/status", data={"action": "resolve", "csrf_token": token}).status_code
+        == 302
+    )
     detail = client.get(f"/groups/{group}").get_data(as_text=True)
     assert 'status-resolved">resolved' in detail
 
@@ -34,7 +37,9 @@ def test_a_token_from_another_session_is_refused(web):
     foreign = page_csrf(attacker)
     client = web["client"]
     sign_in(client, "developer@example.com")
-    response = client.post(f"/groups/{web['group_id']}/status", data={"action": "ignore", "csrf_token": foreign})
+    response = client.post(
+        f"/groups/{web['group_id']}/status", data={"action": "ignore", "csrf_token": foreign}
+    )
     assert response.status_code == 403
 
 
@@ -52,16 +57,22 @@ def test_api_with_the_session_cookie_needs_the_csrf_header_for_unsafe_methods(we
     assert client.get(f"/api/v1/groups/{group}").status_code == 200  # reading needs no token
     response = client.post(f"/api/v1/groups/{group}/notes", json={"text": "hi"})
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "csrf_failed"
-    wrong = client.post(f"/api/v1/groups/{group}/notes", json={"text": "hi"}, headers={"X-CSRF-Token": "nope"})
+    wrong = client.post(
+        f"/api/v1/groups/{group}/notes", json={"text": "hi"}, headers={"X-CSRF-Token": "nope"}
+    )
     assert wrong.status_code == 403
-    ok = client.post(f"/api/v1/groups/{group}/notes", json={"text": "hi"},
-                     headers={"X-CSRF-Token": page_csrf(client)})
+    ok = client.post(
+        f"/api/v1/groups/{group}/notes", json={"text": "hi"}, headers={"X-CSRF-Token": page_csrf(client)}
+    )
     assert ok.status_code in (200, 201)
 
 
 def test_bearer_tokens_need_no_csrf(web):
     factory, client = web["factory"], web["client"]
     token = factory.token(factory.user(email="dev2@example.com", admin=True))
-    response = client.post(f"/api/v1/groups/{web['group_id']}/notes", json={"text": "from CI"},
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        f"/api/v1/groups/{web['group_id']}/notes",
+        json={"text": "from CI"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code in (200, 201)

@@ -11,9 +11,17 @@ from tests.web.conftest import group_of, send_report, sign_in
 
 SCRIPT = "<script>alert('fn')</script>"
 IMG = '"><img src=x onerror=alert(1)>'
-SVG = "javascript:alert(2)//\"><svg onload=alert(3)>"
-RAW_MARKUP = ("<script>alert", "<img src=x", "<svg onload", "<iframe", "<b>bold", 'href="javascript:',
-              "onerror=alert(1)>", "<marquee")
+SVG = 'javascript:alert(2)//"><svg onload=alert(3)>'
+RAW_MARKUP = (
+    "<script>alert",
+    "<img src=x",
+    "<svg onload",
+    "<iframe",
+    "<b>bold",
+    'href="javascript:',
+    "onerror=alert(1)>",
+    "<marquee",
+)
 
 
 def hostile_report(factory) -> dict:
@@ -27,8 +35,15 @@ def hostile_report(factory) -> dict:
             frame["filename"] = SVG
         else:
             frame["function"] = "<marquee>sys</marquee>"
-    report["breadcrumbs"] = [{"timestamp": "2026-11-28T14:37:00Z", "category": "javascript:alert(5)",
-                              "level": "<i>info</i>", "message": IMG, "type": "default"}]
+    report["breadcrumbs"] = [
+        {
+            "timestamp": "2026-11-28T14:37:00Z",
+            "category": "javascript:alert(5)",
+            "level": "<i>info</i>",
+            "message": IMG,
+            "type": "default",
+        }
+    ]
     for image in report.get("images") or []:
         image["code_file"] = "<iframe src=javascript:alert(6)>"
     return report
@@ -43,9 +58,14 @@ def hostile(web):
 
 def _pages(world) -> list[str]:
     app_id = world["app"].id
-    return [f"/apps/{app_id}", f"/apps/{app_id}/groups", f"/apps/{app_id}/groups?q=%3Cscript%3E",
-            f"/groups/{world['hostile_group']}", f"/reports/{world['hostile_report']}",
-            f"/apps/{app_id}/settings"]
+    return [
+        f"/apps/{app_id}",
+        f"/apps/{app_id}/groups",
+        f"/apps/{app_id}/groups?q=%3Cscript%3E",
+        f"/groups/{world['hostile_group']}",
+        f"/reports/{world['hostile_report']}",
+        f"/apps/{app_id}/settings",
+    ]
 
 
 def test_hostile_report_fields_are_escaped_on_every_page(hostile):
@@ -71,7 +91,8 @@ def test_search_text_is_escaped_in_the_form(hostile):
     client = hostile["client"]
     sign_in(client, "developer@example.com")
     html = client.get(f"/apps/{hostile['app'].id}/groups?q=%22%3E%3Cscript%3Ealert(9)%3C/script%3E").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "<script>alert(9)" not in html and "&lt;script&gt;alert(9)" in html
 
 

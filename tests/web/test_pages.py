@@ -16,14 +16,25 @@ def test_outsider_gets_404_for_everything_of_another_app(web):
     client = web["client"]
     sign_in(client, "outsider@example.com")
     app_id = web["app"].id
-    for path in (f"/apps/{app_id}", f"/apps/{app_id}/groups", f"/groups/{web['group_id']}",
-                 f"/reports/{web['report_id']}", f"/apps/{app_id}/settings", "/apps/999999", "/groups/999999"):
+    for path in (
+        f"/apps/{app_id}",
+        f"/apps/{app_id}/groups",
+        f"/groups/{web['group_id']}",
+        f"/reports/{web['report_id']}",
+        f"/apps/{app_id}/settings",
+        "/apps/999999",
+        "/groups/999999",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "text/html" in response.content_type and "Shop iOS" not in _html(response)
     token = page_csrf(client)
-    assert client.post(f"/groups/{web['group_id']}/status",
-                       data={"action": "resolve", "csrf_token": token}).status_code == 404
+    assert (
+        client.post(
+            f"/groups/{web['group_id']}/status", data={"action": "resolve", "csrf_token": token}
+        ).status_code
+        == 404
+    )
     home = _html(client.get("/", follow_redirects=True))
     assert "Other app" in home and "Shop iOS" not in home  # not even in the app switcher
 
@@ -36,10 +47,12 @@ def test_viewer_reads_but_cannot_change_anything(web):
     assert 'data-testid="status-actions"' not in detail and 'name="text"' not in detail
     assert 'name="group_ids"' not in _html(client.get(f"/apps/{app_id}/groups"))
     token = page_csrf(client)
-    for path, data in ((f"/groups/{group_id}/status", {"action": "resolve"}),
-                       (f"/groups/{group_id}/notes", {"text": "x"}),
-                       (f"/apps/{app_id}/groups/bulk", {"action": "ignore", "group_ids": str(group_id)}),
-                       (f"/apps/{app_id}/settings/rotate-key", {})):
+    for path, data in (
+        (f"/groups/{group_id}/status", {"action": "resolve"}),
+        (f"/groups/{group_id}/notes", {"text": "x"}),
+        (f"/apps/{app_id}/groups/bulk", {"action": "ignore", "group_ids": str(group_id)}),
+        (f"/apps/{app_id}/settings/rotate-key", {}),
+    ):
         assert client.post(path, data={**data, "csrf_token": token}).status_code == 403, path
     assert client.get(f"/apps/{app_id}/settings").status_code == 403
     with web["factory"].services.db.sessions() as session:
@@ -51,7 +64,9 @@ def test_developer_resolves_in_next_version_ignores_reopens_and_bulk(web):
     sign_in(client, "developer@example.com")
     group_id, app_id = web["group_id"], web["app"].id
     token = page_csrf(client)
-    client.post(f"/groups/{group_id}/status", data={"action": "resolve", "in_next_version": "1", "csrf_token": token})
+    client.post(
+        f"/groups/{group_id}/status", data={"action": "resolve", "in_next_version": "1", "csrf_token": token}
+    )
     with factory.services.db.sessions() as session:
         group = session.get(Group, group_id)
         assert (group.status, group.resolved_in_version) == ("resolved", "2.4.1")
@@ -66,12 +81,18 @@ def test_developer_resolves_in_next_version_ignores_reopens_and_bulk(web):
     client.post(f"/groups/{group_id}/status", data={"action": "ignore", "csrf_token": token})
     client.post(f"/groups/{group_id}/status", data={"action": "reopen", "csrf_token": token})
     history = _html(client.get(f"/groups/{group_id}"))
-    for change in ("→ <strong>resolved</strong>", "→ <strong>regressed</strong>", "→ <strong>ignored</strong>",
-                   "→ <strong>unresolved</strong>"):
+    for change in (
+        "→ <strong>resolved</strong>",
+        "→ <strong>regressed</strong>",
+        "→ <strong>ignored</strong>",
+        "→ <strong>unresolved</strong>",
+    ):
         assert change in history
     back = f"/apps/{app_id}/groups?status=unresolved"
-    response = client.post(f"/apps/{app_id}/groups/bulk",
-                           data={"action": "resolve", "group_ids": [str(group_id)], "next": back, "csrf_token": token})
+    response = client.post(
+        f"/apps/{app_id}/groups/bulk",
+        data={"action": "resolve", "group_ids": [str(group_id)], "next": back, "csrf_token": token},
+    )
     assert response.status_code == 302 and response.headers["Location"] == back
     listing = _html(client.get(back, follow_redirects=True))
     assert "1 group(s) marked resolved." in listing and "No groups match these filters." in listing
@@ -86,8 +107,10 @@ def test_bulk_ignores_ids_of_other_apps(web):
         other_group = session.get(Report, other_report).group_id
     sign_in(client, "developer@example.com")
     token = page_csrf(client)
-    client.post(f"/apps/{web['app'].id}/groups/bulk",
-                data={"action": "ignore", "group_ids": [str(other_group)], "csrf_token": token})
+    client.post(
+        f"/apps/{web['app'].id}/groups/bulk",
+        data={"action": "ignore", "group_ids": [str(other_group)], "csrf_token": token},
+    )
     with factory.services.db.sessions() as session:
         assert session.get(Group, other_group).status == "unresolved"
 
@@ -128,12 +151,19 @@ def test_app_admin_settings_key_retention_members(web):
     assert 'data-testid="placeholder-audit"' in page or "Audit log" in page
     token = page_csrf(client, f"/apps/{app_id}/settings")
     client.post(f"/apps/{app_id}/settings/rotate-key", data={"csrf_token": token})
-    client.post(f"/apps/{app_id}/settings/retention", data={"retention_days": "45", "name": "Shop iOS",
-                                                            "csrf_token": token})
-    client.post(f"/apps/{app_id}/members", data={"email": "outsider@example.com", "role": "developer",
-                                                 "csrf_token": token})
-    bad = client.post(f"/apps/{app_id}/settings/retention", data={"retention_days": "-1", "csrf_token": token},
-                      follow_redirects=True)
+    client.post(
+        f"/apps/{app_id}/settings/retention",
+        data={"retention_days": "45", "name": "Shop iOS", "csrf_token": token},
+    )
+    client.post(
+        f"/apps/{app_id}/members",
+        data={"email": "outsider@example.com", "role": "developer", "csrf_token": token},
+    )
+    bad = client.post(
+        f"/apps/{app_id}/settings/retention",
+        data={"retention_days": "-1", "csrf_token": token},
+        follow_redirects=True,
+    )
     assert "between 1 and 3650" in _html(bad)
     with factory.services.db.sessions() as session:
         row = session.get(App, app_id)
@@ -159,14 +189,18 @@ def test_site_admin_creates_apps_and_invites_users(web):
     developer = web["flask_app"].test_client()
     sign_in(developer, "developer@example.com")
     assert developer.get("/admin/users").status_code == 403
-    assert developer.post("/apps", data={"name": "Mine", "csrf_token": page_csrf(developer)}).status_code == 403
+    assert (
+        developer.post("/apps", data={"name": "Mine", "csrf_token": page_csrf(developer)}).status_code == 403
+    )
 
 
 def test_tokens_page_shows_a_new_token_once_and_revokes(web):
     client, factory = web["client"], web["factory"]
     sign_in(client, "viewer@example.com")
     token = page_csrf(client)
-    page = _html(client.post("/account/tokens", data={"name": "laptop", "scopes": ["read"], "csrf_token": token}))
+    page = _html(
+        client.post("/account/tokens", data={"name": "laptop", "scopes": ["read"], "csrf_token": token})
+    )
     assert 'data-testid="new-token">csvc_' in page
     with factory.services.db.sessions() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.name == "laptop")).one()
@@ -175,7 +209,9 @@ def test_tokens_page_shows_a_new_token_once_and_revokes(web):
     with factory.services.db.sessions() as session:
         assert session.get(ApiToken, row.id).revoked_at is not None
     other = page_csrf(client)
-    assert client.post(f"/account/tokens/{row.id + 999}/revoke", data={"csrf_token": other}).status_code == 404
+    assert (
+        client.post(f"/account/tokens/{row.id + 999}/revoke", data={"csrf_token": other}).status_code == 404
+    )
 
 
 def test_unknown_page_is_an_html_404_and_api_stays_json(web):

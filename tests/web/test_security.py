@@ -9,8 +9,16 @@ import pytest
 from crashsvc.web.security import CONTENT_SECURITY_POLICY
 from tests.web.conftest import csrf_from, sign_in
 
-PAGES = ("/", "/apps/{app}", "/apps/{app}/groups", "/groups/{group}", "/reports/{report}", "/account/tokens",
-         "/apps/{app}/settings", "/admin/users")
+PAGES = (
+    "/",
+    "/apps/{app}",
+    "/apps/{app}/groups",
+    "/groups/{group}",
+    "/reports/{report}",
+    "/account/tokens",
+    "/apps/{app}/settings",
+    "/admin/users",
+)
 
 
 def _paths(web) -> list[str]:
@@ -29,13 +37,19 @@ def assert_security_headers(response) -> None:
 
 def test_every_kind_of_response_carries_the_security_headers(web):
     client = web["client"]
-    answers = [client.get("/login"), client.get("/static/web/app.css"), client.get("/healthz"),
-               client.get("/api/v1/apps"), client.get("/no/such/page", headers={"Accept": "text/html"}),
-               client.post("/api/v1/reports", json={}, headers={"X-Crashsvc-Key": "wrong"})]
+    answers = [
+        client.get("/login"),
+        client.get("/static/web/app.css"),
+        client.get("/healthz"),
+        client.get("/api/v1/apps"),
+        client.get("/no/such/page", headers={"Accept": "text/html"}),
+        client.post("/api/v1/reports", json={}, headers={"X-Crashsvc-Key": "wrong"}),
+    ]
     sign_in(client, "developer@example.com")
     answers += [client.get(path) for path in _paths(web)]
     for response in answers:
         assert_security_headers(response)
+        response.close()  # the static file's stream
 
 
 def test_pages_have_no_inline_script_style_or_handlers(web):
@@ -55,8 +69,13 @@ def test_nothing_but_login_static_health_and_ingest_is_reachable_signed_out(web)
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     assert client.get("/login").status_code == 200
-    for path in ("/api/v1/apps", f"/api/v1/apps/{web['app'].id}/overview", f"/api/v1/groups/{web['group_id']}",
-                 f"/api/v1/reports/{web['report_id']}", "/api/v1/me/tokens"):
+    for path in (
+        "/api/v1/apps",
+        f"/api/v1/apps/{web['app'].id}/overview",
+        f"/api/v1/groups/{web['group_id']}",
+        f"/api/v1/reports/{web['report_id']}",
+        "/api/v1/me/tokens",
+    ):
         assert client.get(path).status_code == 401, path
 
 
@@ -114,12 +133,21 @@ def test_login_is_throttled_per_client(web, monkeypatch):
     assert sign_in(client, "viewer@example.com").status_code == 429
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_sign_in_never_redirects_off_site(web, target):
     client = web["client"]
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": "developer@example.com", "password": "correct horse battery",
-                                           "csrf_token": token, "next": target})
+    response = client.post(
+        "/login",
+        data={
+            "email": "developer@example.com",
+            "password": "correct horse battery",
+            "csrf_token": token,
+            "next": target,
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
@@ -128,6 +156,13 @@ def test_sign_in_returns_to_the_page_asked_for(web):
     path = f"/groups/{web['group_id']}"
     login_url = client.get(path).headers["Location"]
     token = csrf_from(client.get(login_url).get_data(as_text=True))
-    response = client.post("/login", data={"email": "developer@example.com", "password": "correct horse battery",
-                                           "csrf_token": token, "next": path})
+    response = client.post(
+        "/login",
+        data={
+            "email": "developer@example.com",
+            "password": "correct horse battery",
+            "csrf_token": token,
+            "next": path,
+        },
+    )
     assert response.headers["Location"] == path
