@@ -9,7 +9,7 @@ and again during ``ReportPurger.run`` on the older half; the purge's time, the w
 during it, and the process's RSS (sampled per batch) are printed. Groups are checked afterwards
 against a recount (sample).
 
-    .venv/bin/python bench/purge.py [--reports 2000000] [--database-url URL] [--batch-size 5000]
+    .venv/bin/python bench/purge.py [--reports 2000000] [--database-url URL] [--batch-size 20000]
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=2_000_000)
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=20_000)
     parser.add_argument("--database-url")
     parser.add_argument("--pause-ratio", type=float, help="Rest after each batch (fraction of its time).")
     args = parser.parse_args()
