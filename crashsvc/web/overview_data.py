@@ -5,8 +5,8 @@ Counting an app's distinct installs over 30 days reads every report of the month
 overview of a large app is a snapshot in Redis, at most ``FRESH_SECONDS`` old when read: a stale
 one is served while one background thread per app (a Redis lock) computes the next. Group
 statuses in it are re-read live, so a group resolved a second ago never shows as unresolved.
-Apps with at most ``SYNC_REPORTS`` reports are computed in the request, as are cold snapshots of
-them; a large app's first snapshot answers "computing" until it is ready.
+Apps with at most ``SYNC_REPORTS`` reports are computed in every request (exact and fresh); a
+large app's first snapshot answers "computing" until it is ready.
 """
 
 from __future__ import annotations
@@ -112,20 +112,18 @@ def _with_live_statuses(session: Session, snapshot: dict[str, Any]) -> dict[str,
 def overview(app_id: int) -> dict[str, Any] | None:
     """The app's overview for this request, or None while a large app's first snapshot is computed."""
     session = db_session()
+    total = session.scalar(select(func.coalesce(func.sum(Group.count), 0)).where(Group.app_id == app_id))
+    if total <= SYNC_REPORTS:
+        return compute_overview(session, app_id)  # small enough to be exact and fresh every time
     redis = current_app.extensions["crashsvc"].redis
     try:
         raw = redis.get(_KEY.format(app_id))
-    except RedisError:
-        return compute_overview(session, app_id)  # no cache: slower, still correct
-    if raw is not None:
+        if raw is None:
+            _refresh_in_background(app_id)
+            return None
         snapshot = json.loads(raw)
         if _age_seconds(snapshot) > FRESH_SECONDS:
             _refresh_in_background(app_id)
-        return _with_live_statuses(session, snapshot)
-    total = session.scalar(select(func.coalesce(func.sum(Group.count), 0)).where(Group.app_id == app_id))
-    if total <= SYNC_REPORTS:
-        snapshot = compute_overview(session, app_id)
-        redis.set(_KEY.format(app_id), json.dumps(snapshot), ex=SNAPSHOT_TTL)
-        return snapshot
-    _refresh_in_background(app_id)
-    return None
+    except RedisError:
+        return compute_overview(session, app_id)  # no cache: slow for a large app, still correct
+    return _with_live_statuses(session, snapshot)

@@ -288,19 +288,24 @@ def test_overview_snapshot_keeps_statuses_live_and_large_apps_compute_in_backgro
     client, factory, app_id = world["client"], world["factory"], world["app"].id
     send_report(client, factory, world["app"])
     headers = bearer(world["tokens"]["developer"])
-    first = client.get(f"/api/v1/apps/{app_id}/overview", headers=headers).get_json()
+    monkeypatch.setattr(overview_data, "SYNC_REPORTS", 0)  # as if the app were large
+    pending = client.get(f"/api/v1/apps/{app_id}/overview", headers=headers)
+    assert pending.status_code == 202 and pending.headers["Retry-After"] == "5"
+    for _ in range(100):
+        first = client.get(f"/api/v1/apps/{app_id}/overview", headers=headers)
+        if first.status_code == 200:
+            break
+        time.sleep(0.1)
+    assert first.status_code == 200 and first.get_json()["reports_30d"] == 1
+    first = first.get_json()
     group_id = first["top_groups"][0]["id"]
     client.post(f"/api/v1/groups/{group_id}/status", json={"status": "ignored"}, headers=headers)
     again = client.get(f"/api/v1/apps/{app_id}/overview", headers=headers).get_json()
     assert again["computed_at"] == first["computed_at"]  # the same snapshot...
     assert again["top_groups"][0]["status"] == "ignored"  # ...with the status read live
+    # A small app is computed in the request: no snapshot needed, none written.
+    monkeypatch.setattr(overview_data, "SYNC_REPORTS", 50_000)
     factory.services.redis.delete(f"crashsvc:overview:{app_id}")
-    monkeypatch.setattr(overview_data, "SYNC_REPORTS", 0)  # as if the app were large
-    pending = client.get(f"/api/v1/apps/{app_id}/overview", headers=headers)
-    assert pending.status_code == 202 and pending.headers["Retry-After"] == "5"
-    for _ in range(100):
-        ready = client.get(f"/api/v1/apps/{app_id}/overview", headers=headers)
-        if ready.status_code == 200:
-            break
-        time.sleep(0.1)
-    assert ready.status_code == 200 and ready.get_json()["reports_30d"] == 1
+    small = client.get(f"/api/v1/apps/{app_id}/overview", headers=headers)
+    assert small.status_code == 200 and small.get_json()["top_groups"][0]["status"] == "ignored"
+    assert factory.services.redis.get(f"crashsvc:overview:{app_id}") is None
