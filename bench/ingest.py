@@ -93,7 +93,7 @@ def main() -> None:
         script.write_text(WRK_SCRIPT % {"key": app["ingest_key"], "body": body})
         base = f"http://127.0.0.1:{port}"
         wrk(f"{base}/api/v1/reports", script, 3, args.connections)  # warm-up
-        echo = wrk(f"{base}/bench/echo", script, args.seconds, args.connections)
+        echo = wrk(f"{base}/api/bench/echo", script, args.seconds, args.connections)
         native = wrk(f"{base}/api/v1/reports", script, args.seconds, args.connections)
         # ~70% of peak: fewer connections lowers offered load on a closed-loop generator.
         reduced = max(1, round(args.connections * 0.7 * native["rps"] / max(native["rps"], 1) * 0.5))

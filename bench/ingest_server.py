@@ -15,7 +15,7 @@ from crashsvc.ingest.jsonparse import loads_strict
 def create() -> Flask:
     app = create_app()
 
-    @app.post("/bench/echo")
+    @app.post("/api/bench/echo")
     def echo():
         settings = current_app.extensions["crashsvc"].settings
         body = read_body(request, settings.max_body_bytes, settings.max_report_bytes)

@@ -8,6 +8,7 @@ named by string, so the web code never imports worker internals.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,21 @@ SEEN_PREFIX = "crashsvc:seen:"
 ACCEPT_SCRIPT = Path(__file__).with_name("accept_report.lua")
 ID_NAMESPACE = uuid.UUID("6f1c1f0e-3d3a-4c6e-9b59-4f0f6c1e2a11")
 
-# zstandard's (de)compressor objects are not thread-safe (gunicorn runs threads): one per call.
+# zstandard's (de)compressor objects are not thread-safe (gunicorn runs threads), and building one
+# per call costs more than the compression itself: one per thread.
+_codecs = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    if not hasattr(_codecs, "compressor"):
+        _codecs.compressor = zstandard.ZstdCompressor(level=1)
+    return _codecs.compressor
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    if not hasattr(_codecs, "decompressor"):
+        _codecs.decompressor = zstandard.ZstdDecompressor()
+    return _codecs.decompressor
 
 
 def report_id_for(app_id: int, client_report_id: str | None) -> str:
@@ -69,7 +84,7 @@ class ReportQueue:
     # -- the web side -------------------------------------------------------------------------
     def seal(self, report_id: str, app_id: int, received_at: datetime, report_json: bytes) -> bytes:
         header = json.dumps({"app_id": app_id, "received_at": received_at.isoformat()}).encode()
-        return self.sealer.seal(zstandard.ZstdCompressor(level=3).compress(header + b"\n" + report_json), report_id)
+        return self.sealer.seal(_compressor().compress(header + b"\n" + report_json), report_id)
 
     def accept(self, report_id: str, sealed: bytes, check_duplicate: bool, rate_key: str = "",
                rate_limit: int = 0) -> int:
@@ -133,10 +148,17 @@ class ReportQueue:
 
     # -- the worker side ----------------------------------------------------------------------
     def load_raw(self, report_id: str) -> RawReport | None:
-        sealed = self.redis.get(RAW_PREFIX + report_id)
+        return self.open_raw(report_id, self.redis.get(RAW_PREFIX + report_id))
+
+    def fetch_raw(self, report_ids: list[str]) -> list[bytes | None]:
+        """The sealed payloads of many reports in one round trip (None where gone)."""
+        return self.redis.mget([RAW_PREFIX + report_id for report_id in report_ids]) if report_ids else []
+
+    def open_raw(self, report_id: str, sealed: bytes | None) -> RawReport | None:
+        """Unseal and parse a payload from ``fetch_raw``; raises if it cannot be opened."""
         if sealed is None:
             return None
-        plain = zstandard.ZstdDecompressor().decompress(self.sealer.open(sealed, report_id), max_output_size=64 * 1024 * 1024)
+        plain = _decompressor().decompress(self.sealer.open(sealed, report_id), max_output_size=64 * 1024 * 1024)
         header, _, body = plain.partition(b"\n")
         meta = json.loads(header)
         return RawReport(report_id=report_id, app_id=int(meta["app_id"]),
