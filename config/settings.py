@@ -120,6 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
             "SymCaches / mappings / source maps a worker keeps open at once (least recently used go first)."),
     Setting("SYMBOLS_MAX_OPEN_BYTES", str(512 * 1024**2), parse_positive_int,
             "Bytes of open symbol files a worker keeps at once; bounds its memory however many apps it serves."),
+    Setting("SYMBOLS_LOOKUP_CACHE_SECONDS", "30", parse_non_negative_int,
+            "How long a worker reuses a symbol file look-up (found or not) unless a SymCache build ends; 0: never."),
     Setting("SPOOL_DIR", "", parse_optional_path,
             "Encrypted on-disk spool used while Redis is unreachable; empty means DATA_DIR/spool."),
     Setting("SPOOL_MAX_BYTES", "268435456", parse_positive_int,

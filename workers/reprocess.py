@@ -32,7 +32,10 @@ def reprocess_report(report_id: str, regroup: bool = False) -> str:
 
     Returns ``gone`` (no such report), ``moved`` (its group changed) or ``updated``.
     """
+    from workers.symbolicate import refresh_symbol_index
+
     services = runtime.services()
+    refresh_symbol_index(services)  # late symbols: this job exists because some became ready
     with services.db.sessions() as session:
         report = session.get(Report, report_id)
         if report is None:

@@ -15,6 +15,7 @@ from crashsvc.models import SymbolFile
 from crashsvc.queue import REPROCESS_REPORT_JOB
 from crashsvc.symbols import SymbolFileError, build_symcache
 from crashsvc.symbols.catalog import keys_provided_by, reports_waiting_for, stored_record
+from crashsvc.symbols.dbindex import bump_symbols_generation
 from workers import runtime
 
 log = logging.getLogger("crashsvc.worker")
@@ -42,6 +43,11 @@ def build_symcaches(symbol_file_ids: list[int]) -> dict[str, int]:
                     continue
                 row.status = "ready"
             ready.append(row)
+    if ready:  # after the commit: workers that cached "no symbols" look again from their next batch
+        bump_symbols_generation(services.redis)
+        invalidate = getattr(getattr(services, "symbol_index", None), "invalidate", None)
+        if invalidate is not None:
+            invalidate()
     queued = 0
     with services.db.sessions() as session:
         for app_id in sorted({row.app_id for row in ready}):

@@ -81,3 +81,29 @@ def test_missing_symbol_summary_lists_what_to_upload(pipeline, gcc_program):
         ("11111111-2222-3333-4444-555555555555", "libc.so.6", "elf", 1),
     ]
     assert summary[0]["upload_command"].startswith(f"crashsvc symbols upload --app {pipeline.app_row.id} ")
+
+
+def test_another_workers_cached_lookup_sees_symbols_after_its_next_refresh(pipeline, gcc_program):
+    """A worker caches 'no symbols' for a while; a finished SymCache build anywhere ends that at its next batch."""
+    from crashsvc.symbols.dbindex import DatabaseSymbolIndex
+
+    binary, _symbols = gcc_program
+    debug_id = elf_debug_id(binary)
+    services = pipeline.factory.services
+    root = services.settings.symbols_path
+    other_worker = DatabaseSymbolIndex(services.db.sessions, root, cache_seconds=3600, redis=services.redis)
+    other_worker.refresh()
+    index = other_worker.for_app(pipeline.app_row.id)
+    assert index.find_native(debug_id) is None
+    uncached = DatabaseSymbolIndex(services.db.sessions, root).for_app(pipeline.app_row.id)
+
+    pipeline.upload(binary)
+    pipeline.process()  # builds the SymCache in this process, not the other worker's
+    assert uncached.find_native(debug_id) is not None
+    assert index.find_native(debug_id) is None  # cached until its next batch
+    other_worker.refresh()
+    found = index.find_native(debug_id)
+    assert found is not None and found == uncached.find_native(debug_id)
+    # A cached file that left the disk (a symbol purge) is looked up again, not served.
+    found.unlink()
+    assert index.find_native(debug_id) is None

@@ -5,6 +5,6 @@ return-address adjustment, SymCache look-ups with inlines), ``java``, ``javascri
 ``apple_text`` / ``apple_report`` (Apple ``.crash`` and ``.ips`` reports), ``demangle``, ``in_app``.
 """
 
-from workers.symbolicate.stage import symbolicate_report
+from workers.symbolicate.stage import refresh_symbol_index, symbolicate_report
 
-__all__ = ["symbolicate_report"]
+__all__ = ["refresh_symbol_index", "symbolicate_report"]

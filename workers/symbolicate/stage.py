@@ -51,6 +51,13 @@ def symbolicate_report(ctx: ProcessingContext) -> None:
         ctx.note(STAGE, "unsymbolicated_frames", count=resolver.unresolved)
 
 
+def refresh_symbol_index(services: Any) -> None:
+    """Before a batch (or a reprocessing job): drop cached symbol look-ups if symbols became ready since."""
+    refresh = getattr(getattr(services, "symbol_index", None), "refresh", None)
+    if refresh is not None:
+        refresh()
+
+
 def _index_for_app(index: Any, app_id: int) -> Any:
     """Symbols are scoped to an app: an index serving many apps (the database one) is bound first."""
     for_app = getattr(index, "for_app", None)
