@@ -1,10 +1,12 @@
 """Processing reports in batches: the same pipeline as one job, with the database written once per batch.
 
-A worker takes up to ``WORKER_BATCH_SIZE`` queued report ids. Each report runs the pipeline's
-stages up to (not including) ``store`` on its own, so one bad report fails alone. Then every
-report of the batch is stored in one transaction, each in its own savepoint: a report already
-stored (a retried job, a resend) rolls back only its savepoint and counts nothing again, so
-exactly-once counting still rests on the report's primary key.
+A worker takes up to ``WORKER_BATCH_SIZE`` queued report ids, loads their payloads with one
+``MGET`` and runs each report through the pipeline's stages up to (not including) ``store`` on
+its own, so one bad report fails alone. Then the batch is stored in one transaction: all report
+rows in one savepoint (one multi-row insert), or, if that fails, each in its own savepoint so a
+report already stored (a retried job, a resend) or a bad one rolls back alone. Only the reports
+inserted are then counted, all at once (``count_reports_in_groups``: one upsert per aggregate
+table, one update per group), so exactly-once counting still rests on the report's primary key.
 
 Errors are sorted into two kinds, because they need opposite answers:
 
@@ -19,10 +21,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 
 from crashsvc import metrics
 from crashsvc.models import Report
@@ -32,7 +36,7 @@ from crashsvc.services import Services
 from workers import pipeline
 from workers.context import ProcessingContext
 from workers.jobs import ProcessingFailed, TransientFailure
-from workers.store import add_report
+from workers.store import count_reports_in_groups, insert_reports
 
 log = logging.getLogger("crashsvc.worker")
 
@@ -89,18 +93,22 @@ def process_reports(services: Services, report_ids: list[str]) -> dict[str, Outc
         if not is_transient(error):
             raise
         return {report_id: _transient(report_id, error) for report_id in report_ids}
+    from workers.symbolicate import refresh_symbol_index
+
+    refresh_symbol_index(services)  # symbols that became ready since the last batch are used now
     contexts: list[ProcessingContext] = []
     stages = [(name, stage) for name, stage in pipeline.STAGES if name != "store"]
     deleted = tombstoned(services.redis, report_ids)  # deleted on request while queued
     for report_id in report_ids:
         if report_id in stored:
             outcomes[report_id] = Outcome(report_id, "already_stored")
-            continue
-        if report_id in deleted:
+        elif report_id in deleted:
             outcomes[report_id] = Outcome(report_id, "deleted")
-            continue
+    to_load = [report_id for report_id in dict.fromkeys(report_ids) if report_id not in outcomes]
+    sealed = dict(zip(to_load, services.queue.fetch_raw(to_load), strict=True))
+    for report_id in to_load:
         try:
-            raw = services.queue.load_raw(report_id)
+            raw = services.queue.open_raw(report_id, sealed.pop(report_id))
         except Exception as error:  # a payload that cannot be opened will never open
             outcomes[report_id] = _failed(report_id, error, "load")
             continue
@@ -129,32 +137,57 @@ def process_reports(services: Services, report_ids: list[str]) -> dict[str, Outc
 
 
 def _store_all(services: Services, contexts: list[ProcessingContext]) -> dict[str, Outcome]:
-    """Store every context in one transaction, each in a savepoint; all transient if the commit fails."""
+    """Store every context in one transaction and count the ones inserted; all transient if the commit fails."""
     outcomes: dict[str, Outcome] = {}
-    group_ids: dict[str, int] = {}
     try:
         with services.db.write_sessions() as session, session.begin():
-            for ctx in contexts:
-                try:
-                    with session.begin_nested():
-                        group_ids[ctx.report_id] = add_report(session, ctx)
-                    outcomes[ctx.report_id] = Outcome(ctx.report_id, "stored")
-                except IntegrityError as error:
-                    if session.get(Report, ctx.report_id) is not None:
-                        outcomes[ctx.report_id] = Outcome(ctx.report_id, "already_stored")
-                    else:
-                        outcomes[ctx.report_id] = _failed(ctx.report_id, error, "store")
-                except SQLAlchemyError as error:
-                    if is_transient(error):
-                        raise
-                    outcomes[ctx.report_id] = _failed(ctx.report_id, error, "store")
+            inserted = _insert_all(session, contexts, outcomes)
+            count_reports_in_groups(session, [(report.group_id, report) for report in inserted])
     except SQLAlchemyError as error:
         if not is_transient(error):
             raise
         return {ctx.report_id: _transient(ctx.report_id, error) for ctx in contexts}
+    group_ids = {report.id: report.group_id for report in inserted}
     for ctx in contexts:
         ctx.group_id = group_ids.get(ctx.report_id)
     return outcomes
+
+
+def _insert_all(session: Session, contexts: list[ProcessingContext], outcomes: dict[str, Outcome]) -> list[Report]:
+    """Insert the rows in one savepoint; if that fails, one savepoint each, so only the bad ones fail.
+
+    Rows go in report id order: two workers holding the same reports lock them in the same order.
+    """
+    contexts = sorted(contexts, key=lambda ctx: ctx.report_id)
+    groups: dict[tuple[int, str, str], Any] = {}
+    try:
+        with session.begin_nested():
+            inserted = insert_reports(session, contexts, groups)
+    except SQLAlchemyError as error:
+        if is_transient(error):
+            raise
+    else:
+        outcomes.update((ctx.report_id, Outcome(ctx.report_id, "stored")) for ctx in contexts)
+        return inserted
+    groups.clear()  # created in the savepoint that rolled back
+    inserted = []
+    for ctx in contexts:
+        attempt = dict(groups)
+        try:
+            with session.begin_nested():
+                inserted += insert_reports(session, [ctx], attempt)
+            groups = attempt
+            outcomes[ctx.report_id] = Outcome(ctx.report_id, "stored")
+        except IntegrityError as error:
+            if session.get(Report, ctx.report_id) is not None:
+                outcomes[ctx.report_id] = Outcome(ctx.report_id, "already_stored")
+            else:
+                outcomes[ctx.report_id] = _failed(ctx.report_id, error, "store")
+        except SQLAlchemyError as error:
+            if is_transient(error):
+                raise
+            outcomes[ctx.report_id] = _failed(ctx.report_id, error, "store")
+    return inserted
 
 
 def _finish(services: Services, already: list[Outcome], stored: list[ProcessingContext]) -> None:

@@ -2,7 +2,9 @@
 
 Exactly-once counting rests on the report's primary key: the insert and the counter update
 commit together, so a report processed twice (a retried job, a resend) fails the insert and
-its second count rolls back with it.
+its second count rolls back with it. ``add_report`` stores one report; a worker's batch uses
+``insert_reports`` then ``count_reports_in_groups`` once for all that were inserted
+(``workers/batch.py``).
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crashsvc.groups.counters import count_report, group_for_signature, uncount_report
+from crashsvc.groups.counters import count_reports, existing_groups, group_for_signature, uncount_report
 from crashsvc.groups.lifecycle import regress_if_resolved
-from crashsvc.models import Group, Report
-from crashsvc.symbols.catalog import replace_missing_symbols
+from crashsvc.models import Group, Report, ReportMissingSymbol
+from crashsvc.symbols.catalog import missing_symbol_rows
 from workers.context import ProcessingContext
+
+REPORTS = Report.__table__
 
 
 def _occurred_at(report: dict[str, Any]) -> datetime | None:
@@ -70,22 +75,71 @@ def store_report(ctx: ProcessingContext) -> None:
 def add_report(session: Session, ctx: ProcessingContext) -> int:
     """Insert the report and count it in its group inside the caller's transaction; returns the group id.
 
-    Raises ``IntegrityError`` when the report id is already stored (``workers/batch.py`` stores many
-    reports in one transaction, each in its own savepoint).
+    Raises ``IntegrityError`` when the report id is already stored.
     """
+    [report] = insert_reports(session, [ctx])
+    count_reports_in_groups(session, [(report.group_id, report)])
+    return report.group_id
+
+
+def insert_reports(session: Session, contexts: list[ProcessingContext],
+                   groups: dict[tuple[int, str, str], Group] | None = None) -> list[Report]:
+    """Insert the reports' rows (and what symbols they miss), each joining its group; counts nothing.
+
+    ``groups`` memoises the groups found or created, by (app, algorithm, signature hash): a batch
+    resolves each signature once. Raises ``IntegrityError`` when a report id is already stored;
+    the caller's savepoint then rolls back every row (and group) this call added.
+    """
+    groups = {} if groups is None else groups
+    find_or_create_groups(session, contexts, groups)
+    rows, missing = [], []
+    for ctx in contexts:
+        values = report_values(ctx, groups[_group_key(ctx)].id)
+        rows.append(values)
+        missing += missing_symbol_rows(ctx.report_id, ctx.app_id, ctx.missing_symbols)
+    session.execute(insert(REPORTS), rows)  # the primary key decides "already stored" before any count
+    if missing:
+        session.execute(insert(ReportMissingSymbol), missing)
+    return [Report(**values) for values in rows]
+
+
+def find_or_create_groups(session: Session, contexts: list[ProcessingContext],
+                          groups: dict[tuple[int, str, str], Group]) -> None:
+    """Add the group of every context's signature to ``groups``: one query per app and algorithm
+    for those that exist, then ``find_or_create_group`` (race-safe) for each new signature."""
+    wanted: dict[tuple[int, str, str], ProcessingContext] = {}
+    for ctx in contexts:
+        wanted.setdefault(_group_key(ctx), ctx)
+    scopes: dict[tuple[int, str], list[str]] = {}
+    for app_id, algorithm, signature_hash in wanted.keys() - groups.keys():
+        if algorithm and signature_hash:
+            scopes.setdefault((app_id, algorithm), []).append(signature_hash)
+    for (app_id, algorithm), hashes in sorted(scopes.items()):
+        for signature_hash, group in existing_groups(session, app_id, algorithm, hashes).items():
+            groups[(app_id, algorithm, signature_hash)] = group
+    for key, ctx in wanted.items():
+        if key not in groups:
+            exception = ctx.report.get("exception") or {}
+            groups[key] = find_or_create_group(session, ctx, _text(exception.get("type"), 500))
+
+
+def _group_key(ctx: ProcessingContext) -> tuple[int, str, str]:
+    return ctx.app_id, ctx.signature_algorithm or "", ctx.signature_hash or ""
+
+
+def report_values(ctx: ProcessingContext, group_id: int) -> dict[str, Any]:
+    """The ``reports`` row of a processed context (every column but the defaults)."""
     data = ctx.report
     app = data.get("app") or {}
     os_info = data.get("os") or {}
     device = data.get("device") or {}
     exception = data.get("exception") or {}
-    exception_type = _text(exception.get("type"), 500)
-    group = find_or_create_group(session, ctx, exception_type)
-    report = Report(
-        id=ctx.report_id, app_id=ctx.app_id, group_id=group.id, received_at=ctx.received_at,
+    return dict(
+        id=ctx.report_id, app_id=ctx.app_id, group_id=group_id, received_at=ctx.received_at,
         occurred_at=_occurred_at(data), platform=data.get("platform") or "other",
         app_version=_text(app.get("version"), 100), app_build=_text(app.get("build"), 100),
         os_name=_text(os_info.get("name"), 100), os_version=_text(os_info.get("version"), 100),
-        device_model=_text(device.get("model"), 200), exception_type=exception_type,
+        device_model=_text(device.get("model"), 200), exception_type=_text(exception.get("type"), 500),
         exception_value=_text(exception.get("value"), 10000), install_hash=ctx.install_hash,
         signature=ctx.signature, signature_hash=ctx.signature_hash,
         signature_algorithm=ctx.signature_algorithm, scrub_version=ctx.scrub_version,
@@ -93,11 +147,6 @@ def add_report(session: Session, ctx: ProcessingContext) -> int:
         notes=[note.as_dict() for note in ctx.notes], missing_symbols=ctx.missing_symbols,
         signature_explanation=ctx.signature_explanation, consent=data.get("consent"),
     )
-    session.add(report)
-    session.flush()  # the primary key decides "already stored" before any count moves
-    replace_missing_symbols(session, report, ctx.missing_symbols)
-    count_report_in_group(session, group, report)
-    return group.id
 
 
 def count_report_in_group(session: Session, group: Group, report: Report) -> None:
@@ -105,7 +154,19 @@ def count_report_in_group(session: Session, group: Group, report: Report) -> Non
 
     Atomic statements only (``crashsvc.groups.counters``): safe with many workers on one group.
     """
-    regress_if_resolved(session, group.id, count_report(session, group.id, report), report)
+    count_reports_in_groups(session, [(group.id, report)])
+
+
+def count_reports_in_groups(session: Session, reports: list[tuple[int, Report]]) -> None:
+    """Add stored reports, as (group id, report) pairs, to their groups' aggregates; regress resolved groups.
+
+    A group regresses once, for the earliest report (by ``received_at``) that regresses it.
+    """
+    counted = count_reports(session, reports)
+    regressed: set[int] = set()
+    for group_id, report in sorted(reports, key=lambda pair: pair[1].received_at):
+        if group_id not in regressed and regress_if_resolved(session, group_id, counted[group_id], report):
+            regressed.add(group_id)
 
 
 def uncount_report_from_group(session: Session, group_id: int, report: Report) -> None:

@@ -1,11 +1,12 @@
 """Group aggregates: the one place that writes them, exact under concurrent workers.
 
-Every per-report change is an atomic statement on the database, never read-modify-write in
-Python: ``count = count + 1`` on the group row, and ``INSERT … ON CONFLICT DO UPDATE`` upserts
-for per-day counts, breakdowns and installs (SQLite and PostgreSQL spell it the same way). Two
-workers counting reports of the same group at once therefore never lose an update. Everything
-runs in the caller's transaction, so a report counts exactly when its row is stored (the
-report's primary key makes a second processing fail before anything is counted).
+Every change is an atomic statement on the database, never read-modify-write in Python:
+``count = count + :n`` on the group row, and ``INSERT … ON CONFLICT DO UPDATE`` upserts adding
+``:n`` for per-day counts, breakdowns and installs (SQLite and PostgreSQL spell it the same way).
+Two workers counting reports of the same group at once therefore never lose an update. A worker
+counts a whole batch at once (``count_reports``: one upsert per table, one update per group).
+Everything runs in the caller's transaction, so a report counts exactly when its row is stored
+(the report's primary key makes a second processing fail before anything is counted).
 
 ``recompute_group`` rebuilds one group's aggregates from its reports (merge, unmerge, repair).
 """
@@ -31,39 +32,74 @@ BREAKDOWN_LIMIT = 200  # GroupBreakdown.value's length
 MAX_MERGE_HOPS = 8  # a merged group's target is never itself merged; this only guards bad data
 
 
-# The per-report upserts as SQL text: SQLAlchemy does not cache compiled ``on_conflict_do_update``
-# constructs, and compiling them on every report cost more than everything else together. The
-# statement is the same on SQLite and PostgreSQL.
-_UPSERT_INSTALL = text(
-    "INSERT INTO group_installs (group_id, install_hash, count) VALUES (:group_id, :install_hash, 1) "
-    "ON CONFLICT (group_id, install_hash) DO UPDATE SET count = group_installs.count + 1 RETURNING count"
-)
-_UPSERT_DAY = text(
-    "INSERT INTO group_day_counts (group_id, day, count) VALUES (:group_id, :day, 1) "
-    "ON CONFLICT (group_id, day) DO UPDATE SET count = group_day_counts.count + 1"
-).bindparams(bindparam("day", type_=Date()))
-_UPSERT_BREAKDOWNS = {
-    rows: text(
-        "INSERT INTO group_breakdowns (group_id, dimension, value, count) VALUES "
-        + ", ".join(f"(:group_id, :dimension{n}, :value{n}, 1)" for n in range(rows))
-        + " ON CONFLICT (group_id, dimension, value) DO UPDATE SET count = group_breakdowns.count + 1"
-    )
-    for rows in range(1, 4)
+# The counting statements as SQL text: SQLAlchemy does not cache compiled ``on_conflict_do_update``
+# constructs, and compiling them on every report cost more than everything else together. Each is
+# the same on SQLite and PostgreSQL, built once per row count and kept. A batch of reports counts
+# with one multi-row upsert per aggregate table and one ``UPDATE`` per group; rows are sorted by
+# key so concurrent workers lock them in the same order.
+_UPSERT = {
+    "installs": ("group_installs", ("group_id", "install_hash"), "RETURNING group_id, install_hash, count"),
+    "days": ("group_day_counts", ("group_id", "day"), ""),
+    "breakdowns": ("group_breakdowns", ("group_id", "dimension", "value"), ""),
 }
+_UPSERT_CHUNK = 500  # rows per statement: far below SQLite's and PostgreSQL's bound-parameter limits
+_upserts: dict[tuple[str, int], Any] = {}
+
+
+def _upsert_statement(kind: str, rows: int) -> Any:
+    """``INSERT … VALUES (…) × rows ON CONFLICT DO UPDATE SET count = count + excluded.count``."""
+    statement = _upserts.get((kind, rows))
+    if statement is None:
+        table, key, returning = _UPSERT[kind]
+        columns = (*key, "count")
+        values = ", ".join("(" + ", ".join(f":{column}{n}" for column in columns) + ")" for n in range(rows))
+        statement = text(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT ({', '.join(key)}) "
+            f"DO UPDATE SET count = {table}.count + excluded.count {returning}"
+        )
+        if kind == "days":
+            statement = statement.bindparams(*(bindparam(f"day{n}", type_=Date()) for n in range(rows)))
+        _upserts[(kind, rows)] = statement
+    return statement
+
+
+def _upsert(session: Session, kind: str, counts: dict[tuple[Any, ...], int]) -> list[Any]:
+    """Add ``counts`` (key → n) to an aggregate table; returns the RETURNING rows, if any."""
+    key_columns = _UPSERT[kind][1]
+    items = sorted(counts.items())
+    returned: list[Any] = []
+    for first in range(0, len(items), _UPSERT_CHUNK):
+        chunk = items[first : first + _UPSERT_CHUNK]
+        params: dict[str, Any] = {}
+        for n, (key, count) in enumerate(chunk):
+            for column, value in zip(key_columns, key, strict=True):
+                params[f"{column}{n}"] = value
+            params[f"count{n}"] = count
+        result = session.execute(_upsert_statement(kind, len(chunk)), params)
+        if result.returns_rows:
+            returned.extend(result.all())
+    return returned
+
+
 _COUNT_SET = (
-    "UPDATE groups SET count = count + 1, affected_installs = affected_installs + :new_install, "
-    "first_seen = CASE WHEN first_seen > :received THEN :received ELSE first_seen END, "
-    "last_seen = CASE WHEN last_seen < :received THEN :received ELSE last_seen END, {versions}emptied_at = NULL "
+    "UPDATE groups SET count = count + :n, affected_installs = affected_installs + :new_installs, "
+    "first_seen = CASE WHEN first_seen > :first_seen THEN :first_seen ELSE first_seen END, "
+    "last_seen = CASE WHEN last_seen < :last_seen THEN :last_seen ELSE last_seen END, {versions}emptied_at = NULL "
     "WHERE id = :group_id RETURNING status, resolved_in_version, resolved_at"
 )
+# The earliest and the latest report that has an app version name the first and last version,
+# compared with first/last seen as they were before this count (as ``recompute_group`` orders them).
 _COUNT_VERSIONS = (
-    "first_version = CASE WHEN first_seen > :received OR first_version IS NULL THEN :version "
-    "ELSE first_version END, last_version = CASE WHEN last_seen <= :received THEN :version ELSE last_version END, "
+    "first_version = CASE WHEN first_seen > :first_version_at OR first_version IS NULL THEN :first_version "
+    "ELSE first_version END, "
+    "last_version = CASE WHEN last_seen <= :last_version_at THEN :last_version ELSE last_version END, "
 )
-# Two variants: a report without an app version leaves the versions alone.
+# Two variants: reports without an app version leave the versions alone.
+_COUNT_MOMENTS = {True: ("first_seen", "last_seen", "first_version_at", "last_version_at"),
+                  False: ("first_seen", "last_seen")}
 _COUNT = {
     with_version: text(_COUNT_SET.format(versions=_COUNT_VERSIONS if with_version else ""))
-    .bindparams(bindparam("received", type_=UtcDateTime()))
+    .bindparams(*(bindparam(name, type_=UtcDateTime()) for name in _COUNT_MOMENTS[with_version]))
     .columns(status=String(), resolved_in_version=String(), resolved_at=UtcDateTime())
     for with_version in (True, False)
 }
@@ -107,28 +143,64 @@ def group_for_signature(session: Session, app_id: int, algorithm: str, signature
     return group
 
 
+def existing_groups(session: Session, app_id: int, algorithm: str, signature_hashes: list[str]) -> dict[str, Group]:
+    """The groups of an app's signatures that exist (one query), merged ones handing over to their target."""
+    found = {}
+    query = select(Group).where(Group.app_id == app_id, Group.algorithm == algorithm,
+                                Group.signature_hash.in_(sorted(set(signature_hashes))))
+    for group in session.scalars(query):
+        signature_hash = group.signature_hash
+        for _ in range(MAX_MERGE_HOPS):
+            if group.merged_into_id is None:
+                break
+            group = session.get(Group, group.merged_into_id) or group
+        found[signature_hash] = group
+    return found
+
+
 def count_report(session: Session, group_id: int, report: Report) -> Any:
     """Add a stored report to group ``group_id``'s aggregates; returns the group's ``status``,
-    ``resolved_in_version`` and ``resolved_at`` (a row).
+    ``resolved_in_version`` and ``resolved_at`` (a row). ``count_reports`` for one report."""
+    return count_reports(session, [(group_id, report)])[group_id]
 
-    The returned status is read by the same statement that counted (``UPDATE … RETURNING``), so
-    the caller's regression check sees the status as it is now, not as it was when loaded.
+
+def count_reports(session: Session, reports: list[tuple[int, Report]]) -> dict[int, Any]:
+    """Add stored reports, as (group id, report) pairs, to their groups' aggregates in a few statements.
+
+    Returns, per group, its ``status``, ``resolved_in_version`` and ``resolved_at`` as read by the
+    same statement that counted (``UPDATE … RETURNING``), so the caller's regression check sees the
+    status as it is now, not as it was when loaded. The same result as counting the reports one by
+    one in the order of their ``received_at``.
     """
-    new_install = 0
-    if report.install_hash:
-        installs = session.execute(_UPSERT_INSTALL, {"group_id": group_id, "install_hash": report.install_hash})
-        new_install = int(installs.scalar_one() == 1)
-    params: dict[str, Any] = {"group_id": group_id, "received": report.received_at, "new_install": new_install}
-    if report.app_version:
-        params["version"] = report.app_version[:100]
-    counted = session.execute(_COUNT["version" in params], params).one()
-    session.execute(_UPSERT_DAY, {"group_id": group_id, "day": report_day(report)})
-    pairs = breakdown_values(report)
-    if pairs:
-        rows: dict[str, Any] = {"group_id": group_id}
-        for n, (dimension, value) in enumerate(pairs):
-            rows[f"dimension{n}"], rows[f"value{n}"] = dimension, value
-        session.execute(_UPSERT_BREAKDOWNS[len(pairs)], rows)
+    installs: Counter[tuple[int, str]] = Counter()
+    days: Counter[tuple[int, date]] = Counter()
+    breakdowns: Counter[tuple[int, str, str]] = Counter()
+    by_group: dict[int, list[Report]] = {}
+    for group_id, report in reports:
+        by_group.setdefault(group_id, []).append(report)
+        if report.install_hash:
+            installs[(group_id, report.install_hash)] += 1
+        days[(group_id, report_day(report))] += 1
+        breakdowns.update((group_id, dimension, value) for dimension, value in breakdown_values(report))
+    new_installs: Counter[int] = Counter()
+    for row in _upsert(session, "installs", installs):
+        if row.count == installs[(row.group_id, row.install_hash)]:  # the row did not exist before
+            new_installs[row.group_id] += 1
+    counted = {}
+    for group_id in sorted(by_group):
+        members = by_group[group_id]
+        received = [report.received_at for report in members]
+        params: dict[str, Any] = {"group_id": group_id, "n": len(members), "new_installs": new_installs[group_id],
+                                  "first_seen": min(received), "last_seen": max(received)}
+        versioned = [(report.received_at, n, report.app_version[:100])
+                     for n, report in enumerate(members) if report.app_version]
+        if versioned:  # ties: the first in the batch names the first version, the last the last one
+            params["first_version_at"], _, params["first_version"] = min(versioned)
+            params["last_version_at"], _, params["last_version"] = max(versioned)
+        counted[group_id] = session.execute(_COUNT[bool(versioned)], params).one()
+    _upsert(session, "days", days)
+    if breakdowns:
+        _upsert(session, "breakdowns", breakdowns)
     return counted
 
 

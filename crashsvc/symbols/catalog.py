@@ -194,19 +194,25 @@ def keys_provided_by(row: SymbolFile) -> set[str]:
 def replace_missing_symbols(session: Session, report: Report, missing: list[dict[str, Any]]) -> None:
     """Make the report's ``report_missing_symbols`` rows match ``missing`` (store and reprocess)."""
     session.execute(delete(ReportMissingSymbol).where(ReportMissingSymbol.report_id == report.id))
+    rows = missing_symbol_rows(report.id, report.app_id, missing)
+    if rows:  # executed now, so it belongs to the caller's savepoint like the report row
+        session.execute(insert(ReportMissingSymbol), rows)
+
+
+def missing_symbol_rows(report_id: str, app_id: int, missing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``report_missing_symbols`` rows of a report (one per symbol key) for a new report's insert."""
     rows: dict[str, dict[str, Any]] = {}
     for entry in missing:
         key = missing_symbol_key(entry)
         if key is not None and key not in rows:
             rows[key] = {
-                "report_id": report.id,
+                "report_id": report_id,
                 "symbol_key": key,
-                "app_id": report.app_id,
+                "app_id": app_id,
                 "image": _short(entry.get("image"), 300),
                 "type": _short(entry.get("type"), 40),
             }
-    if rows:  # executed now, so it belongs to the caller's savepoint like the report row
-        session.execute(insert(ReportMissingSymbol), list(rows.values()))
+    return list(rows.values())
 
 
 def _short(value: Any, limit: int) -> str | None:

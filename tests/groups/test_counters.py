@@ -117,3 +117,46 @@ def test_version_order(version, than, after):
 def test_version_key_is_total_on_odd_input():
     ordered = sorted(["2.10", "2.9", "release", "", "2.9.1", "2.9-rc.1"], key=version_key)
     assert ordered[-4:] == ["2.9-rc.1", "2.9", "2.9.1", "2.10"]  # text without numbers sorts first
+
+
+def test_a_batch_counts_as_its_reports_one_by_one(factory):
+    """``count_reports_in_groups`` (a worker's batch) leaves what counting each report alone leaves."""
+    from crashsvc.models import GroupHistory
+    from workers.store import count_reports_in_groups, insert_reports
+
+    app_id = factory.app_row().id
+    reports = [(0, "1.0", "i1"), (30, "1.2", "i2"), (5, "1.1", "i1"), (2, None, None), (-3, "0.9", "i3"),
+               (30, "1.3", "i2")]
+    gid = store(factory, app_id=app_id, at=DAY, app_version="1.0", install="i1")  # reports[0]
+    with factory.services.db.transaction() as session:  # resolved before the batch: it regresses once
+        session.get(Group, gid).status = "resolved"
+    other_app = factory.app_row().id  # the same reports one by one, in another order
+    for h, v, i in reports[1:]:
+        store(factory, app_id=other_app, at=DAY + timedelta(hours=h), app_version=v, install=i)
+    contexts = []
+    for h, v, i in reports[1:]:
+        ctx = ProcessingContext(report_id=str(uuid.uuid4()), app_id=app_id, received_at=DAY + timedelta(hours=h),
+                                report=variant(factory, app_version=v or ""), services=factory.services)
+        if v is None:
+            del ctx.report["app"]["version"]
+        ctx.install_hash = i
+        group_signature(ctx)
+        contexts.append(ctx)
+    with factory.services.db.transaction() as session:
+        inserted = insert_reports(session, contexts)
+        count_reports_in_groups(session, [(report.group_id, report) for report in inserted])
+    assert {report.group_id for report in inserted} == {gid}
+    batched = snapshot(factory, gid)
+    with factory.services.db.sessions() as session:
+        other_gid = session.scalars(select(Group.id).where(Group.app_id == other_app)).one()
+        single_gid = session.scalars(select(Group.id).where(Group.app_id == app_id)).one()
+        history = session.scalars(select(GroupHistory.action).where(GroupHistory.group_id == gid)).all()
+    assert single_gid == gid
+    store(factory, app_id=other_app, at=DAY, app_version="1.0", install="i1")  # reports[0], last here
+    assert (batched["count"], batched["installs"]) == (6, 3)
+    assert (batched["first_version"], batched["last_version"]) == ("0.9", "1.3")
+    assert batched == snapshot(factory, other_gid)
+    assert history.count("regressed") == 1
+    with factory.services.db.transaction() as session:
+        recompute_group(session, gid)
+    assert snapshot(factory, gid) == batched
