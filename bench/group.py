@@ -9,9 +9,10 @@ Three stacks, each 40 frames, all through ``compute_signature`` with the default
 
 Then the database part (``--database-url``, repeatable; default a fresh SQLite file): typical
 reports of 20 bugs, 30 app versions, 500 installs, in batches of ``--batch`` per transaction as
-the worker stores them (one savepoint per report), timed two ways: *group update* (signature,
-find-or-create group, counters, day count, breakdowns, installs) and *store* (the same plus the
-report row, ``workers.store.add_report``).
+the worker stores them (``workers/batch.py``: each signature's group found or created once, the
+counts of the batch written at once), timed two ways: *group update* (signature, find-or-create
+group, ``count_reports``: counters, day counts, breakdowns, installs) and *store* (the same plus
+the report rows, ``insert_reports`` in one savepoint, and the regression check).
 
     .venv/bin/python bench/group.py [--iterations 2000] [--database-url URL ...] [--batch 50]
 """
@@ -195,11 +196,11 @@ def store_contexts(iterations: int, app_id: int) -> list[Any]:
 def measure_store(database_url: str, iterations: int, batch: int, with_report: bool) -> tuple[float, float]:
     """(reports/s wall, CPU ms per report) for signature + group update (+ the report row)."""
     from crashsvc.db import Database
-    from crashsvc.groups.counters import count_report
+    from crashsvc.groups.counters import count_reports
     from crashsvc.migrate import upgrade_database
     from crashsvc.models import App, Report
     from workers.grouping import group_signature
-    from workers.store import add_report, find_or_create_group
+    from workers.store import count_reports_in_groups, find_or_create_groups, insert_reports
 
     upgrade_database(database_url)
     database = Database(database_url)
@@ -209,18 +210,25 @@ def measure_store(database_url: str, iterations: int, batch: int, with_report: b
     contexts = store_contexts(iterations, app.id)
     start, start_cpu = time.perf_counter(), time.process_time()
     for first in range(0, len(contexts), batch):
+        members = contexts[first : first + batch]
+        for ctx in members:
+            group_signature(ctx)
         with database.transaction() as session:
-            for ctx in contexts[first : first + batch]:
-                group_signature(ctx)
+            if with_report:  # as workers/batch.py: the rows in one savepoint, then one count for the batch
                 with session.begin_nested():
-                    if with_report:
-                        add_report(session, ctx)
-                    else:
-                        group = find_or_create_group(session, ctx, ctx.report["exception"]["type"])
-                        report = Report(id=ctx.report_id, received_at=ctx.received_at, install_hash=ctx.install_hash,
-                                        app_version=ctx.report["app"]["version"], os_version="17.1",
-                                        device_model=ctx.report["device"]["model"])
-                        count_report(session, group.id, report)
+                    inserted = insert_reports(session, members)
+                count_reports_in_groups(session, [(report.group_id, report) for report in inserted])
+            else:
+                groups: dict[Any, Any] = {}
+                find_or_create_groups(session, members, groups)
+                counted = []
+                for ctx in members:
+                    group = groups[(ctx.app_id, ctx.signature_algorithm, ctx.signature_hash)]
+                    counted.append((group.id, Report(id=ctx.report_id, received_at=ctx.received_at,
+                                                     install_hash=ctx.install_hash,
+                                                     app_version=ctx.report["app"]["version"], os_version="17.1",
+                                                     device_model=ctx.report["device"]["model"])))
+                count_reports(session, counted)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     database.dispose()
     return iterations / wall, cpu * 1000 / iterations
