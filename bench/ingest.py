@@ -98,8 +98,12 @@ def main() -> None:
         # ~70% of peak: fewer connections lowers offered load on a closed-loop generator.
         reduced = max(1, round(args.connections * 0.7 * native["rps"] / max(native["rps"], 1) * 0.5))
         at70 = wrk(f"{base}/api/v1/reports", script, args.seconds, reduced)
+        # One connection each: the per-request cost without any queueing or lock contention.
+        echo_serial = wrk(f"{base}/api/bench/echo", script, max(5, args.seconds // 2), 1, threads=1)
+        native_serial = wrk(f"{base}/api/v1/reports", script, max(5, args.seconds // 2), 1, threads=1)
         result = {"body_bytes": len(body), "frames": sum(len(t["frames"]) for t in report["threads"]),
                   "echo": echo, "native": native, "native_reduced_load": at70,
+                  "echo_one_connection": echo_serial, "native_one_connection": native_serial,
                   "ratio": round(native["rps"] / echo["rps"], 3), "cpus": os.cpu_count(),
                   "date": time.strftime("%Y-%m-%d")}
         print(json.dumps(result, indent=2))
