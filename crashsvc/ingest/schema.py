@@ -10,7 +10,16 @@ import math
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 PLATFORMS = ("cocoa", "android", "native", "javascript", "dart", "other")
 MAX_ADDRESS = 2**64 - 1
