@@ -6,7 +6,7 @@ its own, so one bad report fails alone. Then the batch is stored in one transact
 rows in one savepoint (one multi-row insert), or, if that fails, each in its own savepoint so a
 report already stored (a retried job, a resend) or a bad one rolls back alone. Only the reports
 inserted are then counted, all at once (``count_reports_in_groups``: one upsert per aggregate
-table, one update per group), so exactly-once counting still rests on the report's primary key.
+table, one update for all groups), so exactly-once counting still rests on the report's primary key.
 
 Errors are sorted into two kinds, because they need opposite answers:
 

@@ -4,7 +4,7 @@ Every change is an atomic statement on the database, never read-modify-write in 
 ``count = count + :n`` on the group row, and ``INSERT … ON CONFLICT DO UPDATE`` upserts adding
 ``:n`` for per-day counts, breakdowns and installs (SQLite and PostgreSQL spell it the same way).
 Two workers counting reports of the same group at once therefore never lose an update. A worker
-counts a whole batch at once (``count_reports``: one upsert per table, one update per group).
+counts a whole batch at once (``count_reports``: one upsert per table, one update for all groups).
 Everything runs in the caller's transaction, so a report counts exactly when its row is stored
 (the report's primary key makes a second processing fail before anything is counted).
 
@@ -17,7 +17,20 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, String, and_, bindparam, case, delete, literal, or_, select, text, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,76 +46,118 @@ MAX_MERGE_HOPS = 8  # a merged group's target is never itself merged; this only 
 
 
 # The counting statements as SQL text: SQLAlchemy does not cache compiled ``on_conflict_do_update``
-# constructs, and compiling them on every report cost more than everything else together. Each is
-# the same on SQLite and PostgreSQL, built once per row count and kept. A batch of reports counts
-# with one multi-row upsert per aggregate table and one ``UPDATE`` per group; rows are sorted by
-# key so concurrent workers lock them in the same order.
-_UPSERT = {
-    "installs": ("group_installs", ("group_id", "install_hash"), "RETURNING group_id, install_hash, count"),
-    "days": ("group_day_counts", ("group_id", "day"), ""),
-    "breakdowns": ("group_breakdowns", ("group_id", "dimension", "value"), ""),
+# constructs, and compiling them on every report cost more than everything else together. A batch
+# of reports counts with one multi-row upsert per aggregate table and one ``UPDATE`` for all its
+# groups; rows are sorted by key so concurrent workers lock them in the same order.
+#
+# The rows travel as ``VALUES`` on SQLite (a statement per row count, built once and kept) and as
+# one typed array per column on PostgreSQL (``unnest(CAST(:c AS integer[]), …)``): one short
+# statement text whatever the row count, so psycopg converts its placeholders once (it redoes that
+# on every execution of a statement over 50 parameters or 4 KiB) and the server prepares it.
+_UPSERT = {  # table, key columns (with their PostgreSQL types), RETURNING
+    "installs": ("group_installs", (("group_id", "integer"), ("install_hash", "varchar")),
+                 "RETURNING group_id, install_hash, count"),
+    "days": ("group_day_counts", (("group_id", "integer"), ("day", "date")), ""),
+    "breakdowns": ("group_breakdowns", (("group_id", "integer"), ("dimension", "varchar"), ("value", "varchar")), ""),
 }
-_UPSERT_CHUNK = 500  # rows per statement: far below SQLite's and PostgreSQL's bound-parameter limits
-_upserts: dict[tuple[str, int], Any] = {}
+_CHUNK = 500  # rows per SQLite statement: far below its bound-parameter limit
+_statements: dict[tuple[str, str, int], Any] = {}
 
 
-def _upsert_statement(kind: str, rows: int) -> Any:
-    """``INSERT … VALUES (…) × rows ON CONFLICT DO UPDATE SET count = count + excluded.count``."""
-    statement = _upserts.get((kind, rows))
+def _rows_source(dialect: str, columns: tuple[tuple[str, str], ...], rows: int) -> str:
+    """``SELECT`` of ``rows`` rows of ``columns`` from bound parameters: arrays on PostgreSQL, else VALUES."""
+    names = ", ".join(name for name, _ in columns)
+    if dialect == "postgresql":
+        arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+        return f"SELECT * FROM unnest({arrays}) AS d ({names})"
+    row = ", ".join(f":{name}{{n}}" for name, _ in columns)
+    return "VALUES " + ", ".join("(" + row.format(n=n) + ")" for n in range(rows))
+
+
+def _rows_params(dialect: str, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The parameters of ``_rows_source``: one list per column on PostgreSQL, one value per cell else."""
+    if dialect == "postgresql":
+        return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
+    return {f"{name}{n}": value for n, row in enumerate(rows) for name, value in zip(names, row, strict=True)}
+
+
+def _upsert_statement(dialect: str, kind: str, rows: int) -> Any:
+    """``INSERT … (rows) ON CONFLICT DO UPDATE SET count = count + excluded.count``."""
+    statement = _statements.get((dialect, kind, rows))
     if statement is None:
         table, key, returning = _UPSERT[kind]
-        columns = (*key, "count")
-        values = ", ".join("(" + ", ".join(f":{column}{n}" for column in columns) + ")" for n in range(rows))
+        columns = (*key, ("count", "integer"))
         statement = text(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT ({', '.join(key)}) "
+            f"INSERT INTO {table} ({', '.join(name for name, _ in columns)}) {_rows_source(dialect, columns, rows)} "
+            f"ON CONFLICT ({', '.join(name for name, _ in key)}) "
             f"DO UPDATE SET count = {table}.count + excluded.count {returning}"
         )
-        if kind == "days":
+        if kind == "days" and dialect != "postgresql":
             statement = statement.bindparams(*(bindparam(f"day{n}", type_=Date()) for n in range(rows)))
-        _upserts[(kind, rows)] = statement
+        _statements[(dialect, kind, rows)] = statement
     return statement
 
 
 def _upsert(session: Session, kind: str, counts: dict[tuple[Any, ...], int]) -> list[Any]:
     """Add ``counts`` (key → n) to an aggregate table; returns the RETURNING rows, if any."""
-    key_columns = _UPSERT[kind][1]
-    items = sorted(counts.items())
+    dialect = session.get_bind().dialect.name
+    names = (*(name for name, _ in _UPSERT[kind][1]), "count")
+    items = [(*key, count) for key, count in sorted(counts.items())]
+    chunk_size = max(len(items), 1) if dialect == "postgresql" else _CHUNK
     returned: list[Any] = []
-    for first in range(0, len(items), _UPSERT_CHUNK):
-        chunk = items[first : first + _UPSERT_CHUNK]
-        params: dict[str, Any] = {}
-        for n, (key, count) in enumerate(chunk):
-            for column, value in zip(key_columns, key, strict=True):
-                params[f"{column}{n}"] = value
-            params[f"count{n}"] = count
-        result = session.execute(_upsert_statement(kind, len(chunk)), params)
+    for first in range(0, len(items), chunk_size):
+        chunk = items[first : first + chunk_size]
+        result = session.execute(_upsert_statement(dialect, kind, len(chunk)), _rows_params(dialect, names, chunk))
         if result.returns_rows:
             returned.extend(result.all())
     return returned
 
 
+# All of a batch's groups count with one ``UPDATE groups … FROM`` (SQLite ≥ 3.33 and PostgreSQL;
+# RETURNING already needs SQLite ≥ 3.35): one row per group with its reports' count, new
+# installs, earliest and latest moments, and the versions of its earliest and latest reports that
+# have one (NULL: the versions stay). Every right-hand side reads the row as it was before this
+# count. PostgreSQL first locks the rows in id order (``locked``): the join order is the planner's
+# choice, and concurrent workers must take the group rows in one order.
+_COUNT_COLUMNS = (("id", "integer"), ("n", "integer"), ("new_installs", "integer"),
+                  ("first_seen", "timestamptz"), ("last_seen", "timestamptz"),
+                  ("first_version_at", "timestamptz"), ("first_version", "varchar"),
+                  ("last_version_at", "timestamptz"), ("last_version", "varchar"))
+_COUNT_NAMES = tuple(name for name, _ in _COUNT_COLUMNS)
+_COUNT_MOMENTS = ("first_seen", "last_seen", "first_version_at", "last_version_at")
 _COUNT_SET = (
-    "UPDATE groups SET count = count + :n, affected_installs = affected_installs + :new_installs, "
-    "first_seen = CASE WHEN first_seen > :first_seen THEN :first_seen ELSE first_seen END, "
-    "last_seen = CASE WHEN last_seen < :last_seen THEN :last_seen ELSE last_seen END, {versions}emptied_at = NULL "
-    "WHERE id = :group_id RETURNING status, resolved_in_version, resolved_at"
+    "UPDATE groups SET count = groups.count + d.n, affected_installs = groups.affected_installs + d.new_installs, "
+    "first_seen = CASE WHEN groups.first_seen > d.first_seen THEN d.first_seen ELSE groups.first_seen END, "
+    "last_seen = CASE WHEN groups.last_seen < d.last_seen THEN d.last_seen ELSE groups.last_seen END, "
+    "first_version = CASE WHEN d.first_version IS NOT NULL AND (groups.first_seen > d.first_version_at "
+    "OR groups.first_version IS NULL) THEN d.first_version ELSE groups.first_version END, "
+    "last_version = CASE WHEN d.last_version IS NOT NULL AND groups.last_seen <= d.last_version_at "
+    "THEN d.last_version ELSE groups.last_version END, emptied_at = NULL "
 )
-# The earliest and the latest report that has an app version name the first and last version,
-# compared with first/last seen as they were before this count (as ``recompute_group`` orders them).
-_COUNT_VERSIONS = (
-    "first_version = CASE WHEN first_seen > :first_version_at OR first_version IS NULL THEN :first_version "
-    "ELSE first_version END, "
-    "last_version = CASE WHEN last_seen <= :last_version_at THEN :last_version ELSE last_version END, "
-)
-# Two variants: reports without an app version leave the versions alone.
-_COUNT_MOMENTS = {True: ("first_seen", "last_seen", "first_version_at", "last_version_at"),
-                  False: ("first_seen", "last_seen")}
-_COUNT = {
-    with_version: text(_COUNT_SET.format(versions=_COUNT_VERSIONS if with_version else ""))
-    .bindparams(*(bindparam(name, type_=UtcDateTime()) for name in _COUNT_MOMENTS[with_version]))
-    .columns(status=String(), resolved_in_version=String(), resolved_at=UtcDateTime())
-    for with_version in (True, False)
-}
+_COUNT_LOCK = (", locked AS MATERIALIZED (SELECT groups.id FROM groups WHERE groups.id IN (SELECT d.id FROM d) "
+               "ORDER BY groups.id FOR NO KEY UPDATE) ")
+_COUNT_RETURNING = "RETURNING groups.id, groups.status, groups.resolved_in_version, groups.resolved_at"
+
+
+def _count_statement(dialect: str, rows: int) -> Any:
+    """``WITH d AS (rows) UPDATE groups SET … FROM d WHERE groups.id = d.id RETURNING …``."""
+    statement = _statements.get((dialect, "groups", rows))
+    if statement is None:
+        source = _rows_source(dialect, _COUNT_COLUMNS, rows)
+        if dialect == "postgresql":
+            sql = f"WITH d AS ({source}){_COUNT_LOCK}{_COUNT_SET}FROM d JOIN locked ON locked.id = d.id "
+        else:
+            sql = f"WITH d ({', '.join(_COUNT_NAMES)}) AS ({source}) {_COUNT_SET}FROM d "
+        statement = text(f"{sql}WHERE groups.id = d.id {_COUNT_RETURNING}")
+        if dialect != "postgresql":  # UtcDateTime stores naive UTC there
+            statement = statement.bindparams(*(bindparam(f"{name}{n}", type_=UtcDateTime())
+                                               for name in _COUNT_MOMENTS for n in range(rows)))
+        statement = statement.columns(id=Integer(), status=String(), resolved_in_version=String(),
+                                      resolved_at=UtcDateTime())
+        _statements[(dialect, "groups", rows)] = statement
+    return statement
+
+
 _FIND_GROUP = select(Group).where(Group.app_id == bindparam("app_id"), Group.algorithm == bindparam("algorithm"),
                                   Group.signature_hash == bindparam("signature_hash"))
 
@@ -186,18 +241,25 @@ def count_reports(session: Session, reports: list[tuple[int, Report]]) -> dict[i
     for row in _upsert(session, "installs", installs):
         if row.count == installs[(row.group_id, row.install_hash)]:  # the row did not exist before
             new_installs[row.group_id] += 1
-    counted = {}
-    for group_id in sorted(by_group):
+    rows = []
+    for group_id in sorted(by_group):  # id order: concurrent workers lock the group rows alike
         members = by_group[group_id]
         received = [report.received_at for report in members]
-        params: dict[str, Any] = {"group_id": group_id, "n": len(members), "new_installs": new_installs[group_id],
-                                  "first_seen": min(received), "last_seen": max(received)}
         versioned = [(report.received_at, n, report.app_version[:100])
                      for n, report in enumerate(members) if report.app_version]
+        first_version = last_version = (None, None, None)
         if versioned:  # ties: the first in the batch names the first version, the last the last one
-            params["first_version_at"], _, params["first_version"] = min(versioned)
-            params["last_version_at"], _, params["last_version"] = max(versioned)
-        counted[group_id] = session.execute(_COUNT[bool(versioned)], params).one()
+            first_version, last_version = min(versioned), max(versioned)
+        rows.append((group_id, len(members), new_installs[group_id], min(received), max(received),
+                     first_version[0], first_version[2], last_version[0], last_version[2]))
+    dialect = session.get_bind().dialect.name
+    chunk_size = max(len(rows), 1) if dialect == "postgresql" else _CHUNK // len(_COUNT_COLUMNS)
+    counted = {}
+    for first in range(0, len(rows), chunk_size):
+        chunk = rows[first : first + chunk_size]
+        params = _rows_params(dialect, _COUNT_NAMES, chunk)
+        for returned in session.execute(_count_statement(dialect, len(chunk)), params):
+            counted[returned.id] = returned
     _upsert(session, "days", days)
     if breakdowns:
         _upsert(session, "breakdowns", breakdowns)
