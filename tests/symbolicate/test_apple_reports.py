@@ -7,34 +7,9 @@ import json
 import pytest
 import yaml
 
+from tests.symbol_samples import CRASH_TEXT, MACOS_CRASH_ID, SNAPSHOTS
 from workers.symbolicate import symbolicate_report
 from workers.symbolicate.apple_text import AppleReportError, parse_crash_text
-
-SNAPSHOTS = ["bruno", "XCDYouTubeKit-54", "handcrafted", "spaces"]
-MACOS_CRASH_ID = "67e9247c-814e-392b-a027-dbde6748fcbf"  # corpus apple/macos-crash dSYM
-
-# Our own .crash for the corpus "crash" binary: frame 0 is the crashing instruction (0xdc15 in the
-# image, expected in native_lookups.json), frame 1 a libsystem frame without symbols.
-CRASH_TEXT = f"""\
-Incident Identifier: 5C32DF84-31A0-43E7-87D0-239F7F594940
-CrashReporter Key:   0123456789abcdef
-Process:         crash [4242]
-Path:            /Applications/Crash.app/Contents/MacOS/crash
-Code Type:       X86-64 (Native)
-Date/Time:       2024-02-01 10:00:00.250 +0100
-Report Version:  104
-
-Exception Type:  EXC_BAD_ACCESS (SIGSEGV)
-Exception Codes: KERN_INVALID_ADDRESS at 0x0000000000000000
-
-Thread 0 Crashed:: Dispatch queue: com.apple.main-thread
-0   crash                               0x000000010000dc15 0x100000000 + 56341
-1   libsystem_kernel.dylib              0x00007fff61bc6c2a 0x7fff61bc6000 + 3114
-
-Binary Images:
-       0x100000000 -        0x10001ffff +crash x86_64  <{MACOS_CRASH_ID.replace("-", "")}> /Applications/Crash.app/Contents/MacOS/crash
-    0x7fff61bc6000 -     0x7fff61bfffff  libsystem_kernel.dylib x86_64  <1b7d718405d63a83bb1bf9af6aef61f3> /usr/lib/system/libsystem_kernel.dylib
-"""
 
 
 @pytest.mark.corpus

@@ -10,28 +10,8 @@ from __future__ import annotations
 import pytest
 
 from crashsvc.symbols import UploadMetadata
+from tests.symbol_samples import HAND_WRITTEN, android_report
 from workers.symbolicate import symbolicate_report
-
-HAND_WRITTEN = """\
-# compiler: R8
-com.example.shop.CartActivity -> a.a:
-    1:1:void onCheckout():20:20 -> a
-    2:2:void validate():31:31 -> a
-    2:2:void onCheckout():21 -> a
-com.example.shop.EmptyCartException -> a.b:
-"""
-
-
-def _android_report(frames, mapping_uuid=None, **extra):
-    report = {
-        "platform": "android",
-        "app": {"id": "com.example.shop", "version": "2.0.1", "build": "42"},
-        "threads": [{"id": 1, "crashed": True, "frames": frames}],
-        **extra,
-    }
-    if mapping_uuid:
-        report["images"] = [{"type": "proguard", "uuid": mapping_uuid}]
-    return report
 
 
 @pytest.mark.corpus
@@ -43,7 +23,7 @@ def test_symbolic_proguard_mapping(corpus, store, index, make_ctx):
         {"platform": "java", "module": "android.support.constraint.a.b", "function": "a", "lineno": 116},
         {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "a", "lineno": 1},
     ]
-    ctx = make_ctx(_android_report(frames, stored.debug_id))
+    ctx = make_ctx(android_report(frames, stored.debug_id))
     symbolicate_report(ctx)
     out = ctx.report["threads"][0]["frames"]
     assert [(f["module"], f["function"], f["lineno"]) for f in out] == [
@@ -68,7 +48,7 @@ def test_r8_inlines_mapping_by_version_and_build(corpus, store, index, make_ctx)
         {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "t", "lineno": 1},
         {"platform": "java", "module": "android.view.View", "function": "performClick", "lineno": 7125},
     ]
-    ctx = make_ctx(_android_report(frames))  # no image: found through app version + build
+    ctx = make_ctx(android_report(frames))  # no image: found through app version + build
     symbolicate_report(ctx)
     out = ctx.report["threads"][0]["frames"]
     assert [(f["function"], f.get("lineno")) for f in out] == [
@@ -86,7 +66,7 @@ def test_hand_written_mapping_frames_and_exception_type(store, index, make_ctx, 
     (stored,) = store.add_upload(mapping)
     index.add(stored)
     frames = [{"platform": "java", "module": "a.a", "function": "a", "lineno": 2, "filename": "SourceFile"}]
-    report = _android_report(
+    report = android_report(
         frames, stored.debug_id, exception={"type": "b", "module": "a", "value": "empty"}
     )
     ctx = make_ctx(report)
@@ -104,7 +84,7 @@ def test_hand_written_mapping_frames_and_exception_type(store, index, make_ctx, 
 
 def test_listed_mapping_not_uploaded_is_missing(make_ctx):
     frames = [{"platform": "java", "module": "a.a", "function": "a", "lineno": 2}]
-    ctx = make_ctx(_android_report(frames, "0b5b6f8d-0000-5000-8000-000000000001"))
+    ctx = make_ctx(android_report(frames, "0b5b6f8d-0000-5000-8000-000000000001"))
     symbolicate_report(ctx)
     assert ctx.report["threads"][0]["frames"][0]["symbolicated"] is False
     assert ctx.missing_symbols == [

@@ -7,29 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.symbol_samples import HAND_WRITTEN, android_report
 from tests.symbols_api.conftest import frames_of
 
-HAND_WRITTEN = """\
-# compiler: R8
-com.example.shop.CartActivity -> a.a:
-    1:1:void onCheckout():20:20 -> a
-    2:2:void validate():31:31 -> a
-    2:2:void onCheckout():21 -> a
-com.example.shop.EmptyCartException -> a.b:
-"""
 RELEASE = "web@1.0.0"
 
 
-def android_report(frames: list[dict], mapping_uuid: str | None = None, **extra) -> dict:
-    report = {
-        "platform": "android",
-        "app": {"id": "com.example.shop", "version": "2.0.1", "build": "42"},
-        "threads": [{"id": 1, "crashed": True, "frames": frames}],
-        **extra,
-    }
-    if mapping_uuid:
-        report["images"] = [{"type": "proguard", "uuid": mapping_uuid}]
-    return report
 
 
 def js_report(abs_path: str, positions: list[tuple[int, int, str | None]], release: str = RELEASE) -> dict:
