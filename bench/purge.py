@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from crashsvc.db import Database  # noqa: E402
 from crashsvc.groups.counters import count_report  # noqa: E402
@@ -37,27 +37,46 @@ from crashsvc.models import App, Group, Report  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
 
+# Two layouts of the same reports (``--data``). "time": report i arrives (1 - i / N) * days ago, so
+# rows are stored in arrival order as a server stores them, and its id is a bijective hash of i (ids
+# are random UUIDs in real life). "scattered" (adversarial): report i is i % days days old, so the
+# deleted half is spread over every table page, and ids follow the storage order.
+SQLITE_ID = {
+    "time": "printf('%08x-0000-4000-8000-%012x', (i * 2654435761) % 4294967296, i)",
+    "scattered": "printf('%08x-0000-4000-8000-%012x', i, i)",
+}
+SQLITE_AGE = {
+    "time": "'-' || ((:reports - 1 - i) * :days * 86400 / :reports) || ' seconds'",
+    "scattered": "'-' || (i % :days) || ' days', '-' || (i % 1440) || ' minutes'",
+}
+PG_ID = {
+    "time": "lpad(to_hex((i::bigint * 2654435761) % 4294967296), 8, '0')",
+    "scattered": "lpad(to_hex(i), 8, '0')",
+}
+PG_AGE = {
+    "time": "(:reports - 1 - i)::bigint * :days * 86400 / :reports * interval '1 second'",
+    "scattered": "(i % :days) * interval '1 day' + (i % 1440) * interval '1 minute'",
+}
 SQLITE_FILL = """
 WITH RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i < :stop - 1)
 INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_version,
                      device_model, install_hash, symbolicated, data, notes, missing_symbols,
                      signature_explanation, processing_attempts)
-SELECT printf('%08x-0000-4000-8000-%012x', i, i), :app, :g0 + (i % :groups),
-       strftime('%Y-%m-%d %H:%M:%S', :now, '-' || (i % :days) || ' days', '-' || (i % 1440) || ' minutes')
-         || '.000000',
+SELECT {id}, :app, :g0 + (i % :groups),
+       strftime('%Y-%m-%d %H:%M:%S', :now, {age}) || '.000000',
        :now, 'cocoa', '1.' || (i % 3), '17.' || (i % 2), 'iPhone' || (i % 4), printf('%064x', i % 5000), 1,
-       '{"n":' || i || ',"pad":"' || :pad || '"}', '[]', '[]', '[]', 1
+       '{{"n":' || i || ',"pad":"' || :pad || '"}}', '[]', '[]', '[]', 1
 FROM n
 """
 PG_FILL = """
 INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_version,
                      device_model, install_hash, symbolicated, data, notes, missing_symbols,
                      signature_explanation, processing_attempts)
-SELECT lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), :app, :g0 + (i % :groups),
-       CAST(:now AS timestamptz) - (i % :days) * interval '1 day' - (i % 1440) * interval '1 minute',
+SELECT {id} || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), :app, :g0 + (i % :groups),
+       CAST(:now AS timestamptz) - {age},
        CAST(:now AS timestamptz), 'cocoa', '1.' || (i % 3), '17.' || (i % 2), 'iPhone' || (i % 4),
        lpad(to_hex(i % 5000), 64, '0'), true,
-       CAST('{"n":' || i || ',"pad":"' || :pad || '"}' AS json), '[]', '[]', '[]', 1
+       CAST('{{"n":' || i || ',"pad":"' || :pad || '"}}' AS json), '[]', '[]', '[]', 1
 FROM generate_series(:start, :stop - 1) AS i
 """
 AGGREGATES = [
@@ -82,7 +101,7 @@ def rss_mib() -> float:
     return 0.0
 
 
-def generate(db: Database, reports: int, groups: int, days: int) -> int:
+def generate(db: Database, reports: int, groups: int, days: int, layout: str) -> tuple[int, datetime]:
     now = datetime.now(UTC)
     with db.transaction() as session:
         app = App(name=f"bench-{uuid.uuid4().hex[:6]}", ingest_key=uuid.uuid4().hex)
@@ -104,7 +123,10 @@ def generate(db: Database, reports: int, groups: int, days: int) -> int:
         session.add_all(rows)
         session.flush()
         app_id, g0 = app.id, rows[0].id
-    fill = SQLITE_FILL if db.is_sqlite else PG_FILL
+    if db.is_sqlite:
+        fill = SQLITE_FILL.format(id=SQLITE_ID[layout], age=SQLITE_AGE[layout])
+    else:
+        fill = PG_FILL.format(id=PG_ID[layout], age=PG_AGE[layout])
     day = "substr(received_at, 1, 10)" if db.is_sqlite else "CAST(received_at AT TIME ZONE 'UTC' AS date)"
     stamp = now.strftime("%Y-%m-%d %H:%M:%S") if db.is_sqlite else now.isoformat()
     chunk = 200_000
@@ -119,6 +141,7 @@ def generate(db: Database, reports: int, groups: int, days: int) -> int:
                     "g0": g0,
                     "groups": groups,
                     "days": days,
+                    "reports": reports,
                     "now": stamp,
                     "pad": "x" * 450,
                 },
@@ -126,7 +149,22 @@ def generate(db: Database, reports: int, groups: int, days: int) -> int:
     with db.transaction() as session:
         for statement in AGGREGATES:
             session.execute(text(statement.format(day=day)))
-    return app_id
+    # Start from settled files, as a server that has been running would: WAL folded in (SQLite),
+    # visibility map and statistics built (PostgreSQL's autovacuum would have done it).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if db.is_sqlite:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        else:
+            connection.exec_driver_sql("VACUUM (ANALYZE)")
+    return app_id, now
+
+
+def existing_bench_app(db: Database) -> tuple[int, datetime]:
+    """The app a ``--generate-only`` run left, and the moment its data was generated for (groups' last_seen)."""
+    with db.sessions() as session:
+        app_id = session.scalar(select(App.id).where(App.name.like("bench-%")).order_by(App.id.desc()))
+        now = session.scalar(select(func.max(Group.last_seen)).where(Group.app_id == app_id))
+    return app_id, now
 
 
 def writer(db: Database, app_id: int, stop: threading.Event, counts: list[int]) -> None:
@@ -169,19 +207,48 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=2_000_000)
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--data",
+        choices=("time", "scattered"),
+        default="time",
+        help="Reports stored in arrival order (realistic) or every age on every page.",
+    )
     parser.add_argument("--batch-size", type=int, default=20_000)
     parser.add_argument("--database-url")
     parser.add_argument("--pause-ratio", type=float, help="Rest after each batch (fraction of its time).")
+    stage = parser.add_mutually_exclusive_group()
+    stage.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="Build the data into --database-url and stop (a template to copy for timed runs).",
+    )
+    stage.add_argument(
+        "--existing",
+        action="store_true",
+        help="Purge data a --generate-only run left in --database-url (a copy: it is changed).",
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='purge-bench-')}/bench.sqlite3"
-    upgrade_database(url)
     db = Database(url)
-    started = time.monotonic()
-    app_id = generate(db, args.reports, args.groups, args.days)
-    print(
-        f"{db.engine.dialect.name}: {args.reports:,} reports generated in {time.monotonic() - started:.0f} s; "
+    machine = (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}"
     )
+    if args.existing:
+        app_id, now = existing_bench_app(db)
+        with db.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Report).where(Report.app_id == app_id))
+        print(f"{db.engine.dialect.name}: {total:,} reports generated for {now:%Y-%m-%d %H:%M}; {machine}")
+    else:
+        upgrade_database(url)
+        started = time.monotonic()
+        app_id, now = generate(db, args.reports, args.groups, args.days, args.data)
+        print(
+            f"{db.engine.dialect.name}: {args.reports:,} reports ({args.data}) generated in "
+            f"{time.monotonic() - started:.0f} s; {machine}"
+        )
+        if args.generate_only:
+            return
+    load_before = os.getloadavg()
     normal, _ = rate(db, app_id)
     samples: list[float] = []
     purger = ReportPurger(
@@ -191,13 +258,15 @@ def main() -> None:
         pause_ratio=args.pause_ratio,
         progress=lambda _app, _n: samples.append(rss_mib()),
     )
-    # received_at = now - (i % days) days - (i % 1440) minutes: those with i % days >= days / 2 go.
-    scope = PurgeScope(older_than=timedelta(days=args.days // 2) - timedelta(seconds=1))
-    during, result = rate(db, app_id, lambda: purger.run(scope, 90))
+    # Both layouts: those older than days / 2 (half of them) go.
+    scope = PurgeScope(older_than=timedelta(days=args.days / 2) - timedelta(seconds=1))
+    during, result = rate(db, app_id, lambda: purger.run(scope, 90, now=now))
+    space = result.space
     print(
         f"purged {result.total:,} reports in {result.batches} batches of {args.batch_size}: "
-        f"{result.seconds:.1f} s total (space: {result.space.reclaimed / 1024**2 if result.space else 0:,.0f} MiB "
-        f"reclaimed, {result.space.note if result.space else ''})"
+        f"{result.seconds:.1f} s total = {result.seconds - result.rest_seconds - result.reclaim_seconds:.1f} s "
+        f"deleting + {result.rest_seconds:.1f} s resting + {result.reclaim_seconds:.1f} s reclaiming space "
+        f"({space.reclaimed / 1024**2 if space else 0:,.0f} MiB, {space.note if space else ''})"
     )
     print(
         f"writer: {normal:.0f} stores/s alone, {during:.0f} stores/s during the purge ({during / normal:.0%})"
@@ -205,6 +274,8 @@ def main() -> None:
     print(
         f"RSS per batch: first {samples[0]:.0f} MiB, max {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB"
     )
+    load_after = os.getloadavg()
+    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     with db.sessions() as session:
         ids = list(session.scalars(select(Group.id).where(Group.app_id == app_id).limit(5)))
         drift = {gid: aggregate_drift(session, gid) for gid in ids}

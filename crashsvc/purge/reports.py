@@ -101,7 +101,9 @@ class PurgeResult:
     deleted: dict[int, int] = field(default_factory=dict)  # app id -> reports removed
     groups_removed: int = 0
     batches: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole run: batches, rests and the space reclaim
+    rest_seconds: float = 0.0  # SQLite: time left to other writers between batches
+    reclaim_seconds: float = 0.0
     space: SpaceReport | None = None
 
     @property
@@ -116,6 +118,8 @@ class PurgeResult:
             "groups_removed": self.groups_removed,
             "batches": self.batches,
             "seconds": round(self.seconds, 2),
+            "rest_seconds": round(self.rest_seconds, 2),
+            "reclaim_seconds": round(self.reclaim_seconds, 2),
             "space": self.space.as_dict() if self.space else None,
         }
 
@@ -267,9 +271,13 @@ class ReportPurger:
                 if removed < self.batch_size:
                     break
                 if self.pause_ratio:
-                    time.sleep(self.pause_ratio * (time.monotonic() - batch_started))
+                    rest = self.pause_ratio * (time.monotonic() - batch_started)
+                    time.sleep(rest)
+                    result.rest_seconds += rest
         if self.reclaim and result.total:
+            reclaim_started = time.monotonic()
             result.space = reclaim_space(self.db.engine, before)
+            result.reclaim_seconds = time.monotonic() - reclaim_started
         result.seconds = time.monotonic() - started
         self._finish_events(events, result)
         return result
