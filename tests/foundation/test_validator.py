@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from crashsvc.ingest.schema import ReportSchema, flatten_errors
-from crashsvc.ingest.validator import ReportValidator
+from crashsvc.ingest.validator import BAIL_ON, ReportValidator
 from tests.factories import load_report
 
 VALIDATOR = ReportValidator()
@@ -46,7 +46,27 @@ def normalize(value):
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 
+def typed(value):
+    """A value with every leaf's type spelled out (``1 == True`` must not pass as equal)."""
+    if isinstance(value, dict):
+        return {key: typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+def fast_agrees_with_checking(data):
+    """Where the fast walk vouches for an input, its result is exactly the checking walk's."""
+    try:
+        fast = VALIDATOR._fast(copy.deepcopy(data))
+    except BAIL_ON:
+        return True
+    checked, errors = VALIDATOR.validate_checking(copy.deepcopy(data))
+    return not errors and typed(fast) == typed(checked)
+
+
 def both(data):
+    assert fast_agrees_with_checking(data)
     try:
         expected, expected_errors = SCHEMA.load(data), {}
     except ValidationError as error:
@@ -59,6 +79,11 @@ def test_the_benchmark_report_is_loaded_identically():
     expected, actual = both(copy.deepcopy(BASE))
     assert expected == actual
     assert expected[1] == set()
+
+
+def test_the_fast_walk_vouches_for_a_typical_report():
+    """Valid reports must not fall through to the checking walk, or the fast path buys nothing."""
+    assert typed(VALIDATOR._fast(copy.deepcopy(BASE))) == typed(VALIDATOR.validate_checking(copy.deepcopy(BASE))[0])
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
