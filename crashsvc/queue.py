@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.utils import utcformat
 
 from crashsvc import metrics
 from crashsvc.keys import PayloadSealer
@@ -80,6 +83,8 @@ class ReportQueue:
         self.job_retries = job_retries
         self._accept_script = redis.register_script(ACCEPT_SCRIPT.read_text())
         self.retry_backoff = retry_backoff or [5, 30, 120, 600, 1800]
+        self._template: EnqueueTemplate | None | bool = False  # False: not built yet; None: RQ's layout not understood
+        self._template_lock = threading.Lock()
 
     # -- the web side -------------------------------------------------------------------------
     def seal(self, report_id: str, app_id: int, received_at: datetime, report_json: bytes) -> bytes:
@@ -109,6 +114,21 @@ class ReportQueue:
         return self.accept(report_id, sealed, check_duplicate) == 1
 
     def _rq_enqueue_commands(self, report_id: str) -> list[tuple]:
+        """The commands RQ would send to enqueue this job: from a per-process template when RQ's
+        output for a probe job matches it, else recorded from RQ itself for this job."""
+        template = self._enqueue_template()
+        if template is not None:
+            return template.render(report_id)
+        return self._record_rq_enqueue_commands(report_id)
+
+    def _enqueue_template(self) -> EnqueueTemplate | None:
+        if self._template is False:
+            with self._template_lock:
+                if self._template is False:
+                    self._template = EnqueueTemplate.build(self._record_rq_enqueue_commands, self.queue.serializer)
+        return self._template  # type: ignore[return-value]
+
+    def _record_rq_enqueue_commands(self, report_id: str) -> list[tuple]:
         """The commands RQ would send to enqueue this job, recorded from a pipeline never executed.
 
         RQ stays the authority on its own data layout (job hash, queue list, queue set); the
@@ -182,3 +202,100 @@ class ReportQueue:
                                       failure_ttl=self.raw_ttl, retry=retry, description=description or job_name,
                                       pipeline=pipeline)
         return job.id
+
+
+class EnqueueTemplate:
+    """RQ's enqueue commands for a report job, recorded once per process with slots for what varies.
+
+    Building RQ's ``Job`` and recording its pipeline for every report cost about as much as
+    validating it. The only things that differ between two report jobs are the id (in the job key,
+    the queue push and the description), the pickled call in ``data`` and the two timestamps, so
+    the template fills exactly those. ``build`` proves the template against RQ's own output for a
+    second probe id and returns None when they differ (a new RQ with another layout): the queue
+    then records every job from RQ as before, slower but never wrong.
+    """
+
+    PROBES = ("00000000-0000-4000-8000-00000000a11a", "00000000-0000-4000-8000-00000000b22b")
+    TIMESTAMP_FIELDS = frozenset({"created_at", "enqueued_at"})
+
+    def __init__(self, commands: list[tuple], probe: str, serializer: Any):
+        self.serializer = serializer
+        self.parts: list[tuple[tuple, list[tuple[int, str]]]] = []  # (command, [(arg index, slot)])
+        for command in commands:
+            slots: list[tuple[int, str]] = []
+            for index, arg in enumerate(command):
+                field = _text(command[index - 1]) if command[0] == "HSET" and index >= 3 and index % 2 == 1 else None
+                text = _text(arg)
+                if field in self.TIMESTAMP_FIELDS:
+                    slots.append((index, "now"))
+                elif field == "data":
+                    slots.append((index, "data"))
+                elif text == f"rq:job:{probe}":
+                    slots.append((index, "job_key"))
+                elif text == probe:
+                    slots.append((index, "id"))
+                elif text == f"process report {probe}":
+                    slots.append((index, "description"))
+                elif text is not None and probe in text:
+                    raise ValueError(f"the probe id appears where the template has no slot: {command[0]}")
+            self.parts.append((command, slots))
+
+    @classmethod
+    def build(cls, record: Callable[[str], list[tuple]], serializer: Any) -> EnqueueTemplate | None:
+        first, second = cls.PROBES
+        try:
+            template = cls(record(first), first, serializer)
+            expected = record(second)
+            rendered = template.render(second)
+        except (ValueError, TypeError, AttributeError):
+            return None
+        return template if cls._same_but_time(expected, rendered) else None
+
+    @classmethod
+    def _same_but_time(cls, expected: list[tuple], rendered: list[tuple]) -> bool:
+        if len(expected) != len(rendered):
+            return False
+        for want, got in zip(expected, rendered, strict=True):
+            if len(want) != len(got):
+                return False
+            for index, (a, b) in enumerate(zip(want, got, strict=True)):
+                field = _text(want[index - 1]) if want[0] == "HSET" and index >= 3 and index % 2 == 1 else None
+                if field in cls.TIMESTAMP_FIELDS:
+                    if len(str(a)) != len(str(b)):
+                        return False
+                elif a != b:
+                    return False
+        return True
+
+    def render(self, report_id: str) -> list[tuple]:
+        values = {
+            "job_key": f"rq:job:{report_id}",
+            "id": report_id,
+            "description": f"process report {report_id}",
+            "now": utcformat(datetime.now(UTC)),
+        }
+        commands = []
+        for command, slots in self.parts:
+            if not slots:
+                commands.append(command)
+                continue
+            args = list(command)
+            for index, slot in slots:
+                if slot == "data":
+                    args[index] = zlib.compress(self.serializer.dumps((PROCESS_REPORT_JOB, None, (report_id,), {})))
+                else:
+                    args[index] = values[slot]
+            commands.append(tuple(args))
+        return commands
+
+
+def _text(value: Any) -> str | None:
+    """A command argument as text, or None when it is not text (pickled data, numbers)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return None
+    return None
