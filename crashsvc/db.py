@@ -5,12 +5,13 @@ Nothing connects at import time: ``Database`` is built by the app factory or the
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,7 +53,26 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_size=5, max_overflow=5)
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    return engine
+
+
+def _drop_if_closed_by_server(dbapi_connection, _record, _proxy) -> None:
+    """Checkout: replace a pooled connection the server has closed (restart, cut, terminated backend).
+
+    An idle connection has nothing to read unless the server sent its goodbye (an error, then
+    end of file). Polling the socket costs no round trip, where ``pool_pre_ping``'s ``SELECT 1``
+    cost one of a worker batch's few. Like a failed pre-ping it drops every pooled connection
+    (a restart closed them all). A connection that died without a word (the server's host gone)
+    still fails at its first statement, as a transient error the worker retries.
+    """
+    if dbapi_connection.closed:
+        raise exc.InvalidatePoolError("the pooled connection is closed")
+    poll = select.poll()
+    poll.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+    if poll.poll(0):
+        raise exc.InvalidatePoolError("the server closed the pooled connection")
 
 
 WRITE_OPTION = "crashsvc_write_transaction"
