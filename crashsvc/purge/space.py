@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 VACUUM_STEP_PAGES = 2048  # 8 MiB of 4 KiB pages per write transaction
 PURGED_TABLES = (
@@ -72,10 +72,13 @@ def database_size(engine: Engine) -> int:
         return total
 
 
-def reclaim_space(engine: Engine, before: int) -> SpaceReport:
-    """Return freed space to the file system (SQLite) or make it reusable (PostgreSQL)."""
+def reclaim_space(engine: Engine, before: int, connection: Connection | None = None) -> SpaceReport:
+    """Return freed space to the file system (SQLite) or make it reusable (PostgreSQL).
+
+    On SQLite ``connection`` (the purge's own, with its large page cache) does the work if given.
+    """
     if engine.dialect.name == "sqlite":
-        return _sqlite_reclaim(engine, before)
+        return _sqlite_reclaim(engine, before, connection)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in PURGED_TABLES:
             exists = connection.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table}).scalar()
@@ -89,7 +92,7 @@ def reclaim_space(engine: Engine, before: int) -> SpaceReport:
     )
 
 
-def _sqlite_reclaim(engine: Engine, before: int) -> SpaceReport:
+def _sqlite_reclaim(engine: Engine, before: int, connection: Connection | None) -> SpaceReport:
     if sqlite_auto_vacuum(engine) != 2:
         return SpaceReport(
             before,
@@ -97,8 +100,8 @@ def _sqlite_reclaim(engine: Engine, before: int) -> SpaceReport:
             "auto_vacuum is not INCREMENTAL on this database (created before it was set): "
             "freed pages are reused but the file does not shrink; run VACUUM once offline",
         )
-    with engine.connect() as connection:
-        raw = connection.connection.driver_connection
+    with engine.connect() as own:
+        raw = (connection or own).connection.driver_connection
         while True:
             free = raw.execute("PRAGMA freelist_count").fetchone()[0]
             if not free:
