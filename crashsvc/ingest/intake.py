@@ -53,18 +53,50 @@ def rate_limit_for(app: IngestApp, default: int) -> tuple[str, int]:
     return f"{RATE_PREFIX}{app.id}:{int(time.time() // 60)}", limit
 
 
-def accept_report(app: IngestApp, report: dict[str, Any]) -> Accepted:
-    """Queue a validated native report durably; raises ``Unavailable`` when it cannot be kept."""
+def report_json(report: dict[str, Any], source: tuple[bytes, dict[str, Any]] | None = None) -> bytes:
+    """The JSON to queue for a validated report.
+
+    ``source`` is the client's body and what it parsed to, given only when the validator's fast
+    walk vouched for it (so values kept their JSON types). When validation changed nothing (no
+    unknown key or null dropped, the id already canonical; nearly every real report) and the body
+    has no ``\\u`` escape, the body itself is queued: it parses to exactly the validated report,
+    and serializing 8 KB again cost as much as a third of the validation.
+    """
+    if source is not None:
+        body, parsed = source
+        if b"\\u" not in body and _unchanged_by_validation(report, parsed):
+            return body
+    try:
+        return json.dumps(report, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # JSON escapes can spell lone UTF-16 surrogates ("\\ud800"): not text, and PostgreSQL
+        # refuses to store them, so the report would only fail later in the worker.
+        raise InvalidJson("The JSON contains an unpaired UTF-16 surrogate escape.") from None
+
+
+def _unchanged_by_validation(report: dict[str, Any], parsed: dict[str, Any]) -> bool:
+    if report.keys() != parsed.keys():
+        return False
+    for key, value in report.items():
+        if key == "report_id":
+            if str(value) != parsed[key]:  # the validator made it a UUID: the same only if canonical
+                return False
+        elif value != parsed[key]:
+            return False
+    return True
+
+
+def accept_report(app: IngestApp, report: dict[str, Any],
+                  source: tuple[bytes, dict[str, Any]] | None = None) -> Accepted:
+    """Queue a validated native report durably; raises ``Unavailable`` when it cannot be kept.
+
+    ``source`` (the body and its parse) lets ``report_json`` queue the client's bytes as they are.
+    """
     services = current_app.extensions["crashsvc"]
     client_id = report.get("report_id")
     report_id = report_id_for(app.id, str(client_id) if client_id else None)
     received_at = datetime.now(UTC)
-    try:
-        body = json.dumps(report, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        # JSON escapes can spell lone UTF-16 surrogates ("\ud800"): not text, and PostgreSQL
-        # refuses to store them, so the report would only fail later in the worker.
-        raise InvalidJson("The JSON contains an unpaired UTF-16 surrogate escape.") from None
+    body = report_json(report, source)
     sealed = services.queue.seal(report_id, app.id, received_at, body)
     rate_key, limit = rate_limit_for(app, services.settings.rate_limit_per_minute)
     try:

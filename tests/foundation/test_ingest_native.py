@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 import zlib
 
 import brotli
@@ -259,3 +260,48 @@ def test_lone_surrogate_escapes_are_invalid_json(edge_client, edge_factory, key,
 def test_paired_surrogate_escapes_are_fine(edge_client, edge_factory, key):
     body = json.dumps(edge_factory.report()).replace('"SIGABRT', '"\\ud83d\\ude00 SIGABRT', 1).encode()
     assert post(edge_client, body, key).status_code == 202
+
+
+def queued_json(edge_factory, report_id) -> bytes:
+    """The exact report bytes the edge sealed into the queue."""
+    from crashsvc.queue import RAW_PREFIX
+
+    queue = edge_factory.services.queue
+    sealed = queue.redis.get(RAW_PREFIX + report_id)
+    plain = zstandard.ZstdDecompressor().decompress(queue.sealer.open(sealed, report_id), max_output_size=1 << 26)
+    return plain.partition(b"\n")[2]
+
+
+def test_a_report_validation_left_unchanged_is_queued_as_the_clients_bytes(edge_client, edge_factory, key):
+    report = edge_factory.report(report_id=str(uuid.uuid4()))
+    body = json.dumps(report, indent=1).encode()  # whitespace too: the bytes travel as sent
+    report_id = post(edge_client, body, key).get_json()["id"]
+    assert queued_json(edge_factory, report_id) == body
+    assert edge_factory.services.queue.load_raw(report_id).report == report
+
+
+@pytest.mark.parametrize("change, expect", [
+    ("unknown_key", lambda queued: "x_unknown" not in queued),
+    ("null", lambda queued: "release" not in queued),
+    ("uppercase_id", lambda queued: queued["report_id"] == queued["report_id"].lower()),
+    ("integer_boolean", lambda queued: queued["threads"][0]["frames"][0]["in_app"] is True),
+    ("escape", lambda queued: queued["exception"]["value"].startswith("é")),
+])
+def test_a_report_validation_changed_is_queued_as_validated(edge_client, edge_factory, key, change, expect):
+    report = edge_factory.report(report_id=str(uuid.uuid4()))
+    if change == "unknown_key":
+        report["x_unknown"] = "dropped at the edge"
+    elif change == "null":
+        report["release"] = None
+    elif change == "uppercase_id":
+        report["report_id"] = report["report_id"].upper()
+    elif change == "integer_boolean":
+        report["threads"][0]["frames"][0]["in_app"] = 1
+    body = json.dumps(report).encode()
+    if change == "escape":
+        body = body.replace(b'"value": "', b'"value": "\\u00e9', 1)
+    response = post(edge_client, body, key)
+    assert response.status_code == 202, response.get_json()
+    queued_bytes = queued_json(edge_factory, response.get_json()["id"])
+    assert queued_bytes != body
+    assert expect(json.loads(queued_bytes))
