@@ -198,9 +198,9 @@ def measure_store(database_url: str, iterations: int, batch: int, with_report: b
     from crashsvc.db import Database
     from crashsvc.groups.counters import count_reports
     from crashsvc.migrate import upgrade_database
-    from crashsvc.models import App, Report
+    from crashsvc.models import App
     from workers.grouping import group_signature
-    from workers.store import count_reports_in_groups, find_or_create_groups, insert_reports
+    from workers.store import StoredReport, count_reports_in_groups, find_or_create_groups, insert_reports
 
     upgrade_database(database_url)
     database = Database(database_url)
@@ -219,15 +219,14 @@ def measure_store(database_url: str, iterations: int, batch: int, with_report: b
                     inserted = insert_reports(session, members)
                 count_reports_in_groups(session, [(report.group_id, report) for report in inserted])
             else:
-                groups: dict[Any, Any] = {}
+                groups: dict[Any, int] = {}
                 find_or_create_groups(session, members, groups)
                 counted = []
                 for ctx in members:
-                    group = groups[(ctx.app_id, ctx.signature_algorithm, ctx.signature_hash)]
-                    counted.append((group.id, Report(id=ctx.report_id, received_at=ctx.received_at,
-                                                     install_hash=ctx.install_hash,
-                                                     app_version=ctx.report["app"]["version"], os_version="17.1",
-                                                     device_model=ctx.report["device"]["model"])))
+                    group_id = groups[(ctx.app_id, ctx.signature_algorithm, ctx.signature_hash)]
+                    counted.append((group_id, StoredReport(ctx.report_id, group_id, ctx.received_at,
+                                                           ctx.report["app"]["version"], "17.1",
+                                                           ctx.report["device"]["model"], ctx.install_hash)))
                 count_reports(session, counted)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     database.dispose()

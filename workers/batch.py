@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
@@ -36,7 +35,7 @@ from crashsvc.services import Services
 from workers import pipeline
 from workers.context import ProcessingContext
 from workers.jobs import ProcessingFailed, TransientFailure
-from workers.store import count_reports_in_groups, insert_reports
+from workers.store import StoredReport, count_reports_in_groups, insert_reports
 
 log = logging.getLogger("crashsvc.worker")
 
@@ -153,13 +152,14 @@ def _store_all(services: Services, contexts: list[ProcessingContext]) -> dict[st
     return outcomes
 
 
-def _insert_all(session: Session, contexts: list[ProcessingContext], outcomes: dict[str, Outcome]) -> list[Report]:
+def _insert_all(session: Session, contexts: list[ProcessingContext],
+                outcomes: dict[str, Outcome]) -> list[StoredReport]:
     """Insert the rows in one savepoint; if that fails, one savepoint each, so only the bad ones fail.
 
     Rows go in report id order: two workers holding the same reports lock them in the same order.
     """
     contexts = sorted(contexts, key=lambda ctx: ctx.report_id)
-    groups: dict[tuple[int, str, str], Any] = {}
+    groups: dict[tuple[int, str, str], int] = {}
     try:
         with session.begin_nested():
             inserted = insert_reports(session, contexts, groups)

@@ -10,7 +10,7 @@ its second count rolls back with it. ``add_report`` stores one report; a worker'
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,18 @@ from crashsvc.symbols.catalog import missing_symbol_rows
 from workers.context import ProcessingContext
 
 REPORTS = Report.__table__
+
+
+class StoredReport(NamedTuple):
+    """A report row just inserted, as far as counting and the regression check read it (no ORM object)."""
+
+    id: str
+    group_id: int
+    received_at: datetime
+    app_version: str | None
+    os_version: str | None
+    device_model: str | None
+    install_hash: str | None
 
 
 def _occurred_at(report: dict[str, Any]) -> datetime | None:
@@ -83,29 +95,30 @@ def add_report(session: Session, ctx: ProcessingContext) -> int:
 
 
 def insert_reports(session: Session, contexts: list[ProcessingContext],
-                   groups: dict[tuple[int, str, str], Group] | None = None) -> list[Report]:
+                   groups: dict[tuple[int, str, str], int] | None = None) -> list[StoredReport]:
     """Insert the reports' rows (and what symbols they miss), each joining its group; counts nothing.
 
-    ``groups`` memoises the groups found or created, by (app, algorithm, signature hash): a batch
-    resolves each signature once. Raises ``IntegrityError`` when a report id is already stored;
+    ``groups`` memoises the ids of the groups found or created, by (app, algorithm, signature
+    hash): a batch resolves each signature once. Raises ``IntegrityError`` when a report id is already stored;
     the caller's savepoint then rolls back every row (and group) this call added.
     """
     groups = {} if groups is None else groups
     find_or_create_groups(session, contexts, groups)
     rows, missing = [], []
     for ctx in contexts:
-        values = report_values(ctx, groups[_group_key(ctx)].id)
+        values = report_values(ctx, groups[_group_key(ctx)])
         rows.append(values)
         missing += missing_symbol_rows(ctx.report_id, ctx.app_id, ctx.missing_symbols)
     session.execute(insert(REPORTS), rows)  # the primary key decides "already stored" before any count
     if missing:
         session.execute(insert(ReportMissingSymbol), missing)
-    return [Report(**values) for values in rows]
+    return [StoredReport(values["id"], values["group_id"], values["received_at"], values["app_version"],
+                         values["os_version"], values["device_model"], values["install_hash"]) for values in rows]
 
 
 def find_or_create_groups(session: Session, contexts: list[ProcessingContext],
-                          groups: dict[tuple[int, str, str], Group]) -> None:
-    """Add the group of every context's signature to ``groups``: one query per app and algorithm
+                          groups: dict[tuple[int, str, str], int]) -> None:
+    """Add the group id of every context's signature to ``groups``: one query per app and algorithm
     for those that exist, then ``find_or_create_group`` (race-safe) for each new signature."""
     wanted: dict[tuple[int, str, str], ProcessingContext] = {}
     for ctx in contexts:
@@ -115,12 +128,12 @@ def find_or_create_groups(session: Session, contexts: list[ProcessingContext],
         if algorithm and signature_hash:
             scopes.setdefault((app_id, algorithm), []).append(signature_hash)
     for (app_id, algorithm), hashes in sorted(scopes.items()):
-        for signature_hash, group in existing_groups(session, app_id, algorithm, hashes).items():
-            groups[(app_id, algorithm, signature_hash)] = group
+        for signature_hash, group_id in existing_groups(session, app_id, algorithm, hashes).items():
+            groups[(app_id, algorithm, signature_hash)] = group_id
     for key, ctx in wanted.items():
         if key not in groups:
             exception = ctx.report.get("exception") or {}
-            groups[key] = find_or_create_group(session, ctx, _text(exception.get("type"), 500))
+            groups[key] = find_or_create_group(session, ctx, _text(exception.get("type"), 500)).id
 
 
 def _group_key(ctx: ProcessingContext) -> tuple[int, str, str]:
@@ -157,7 +170,7 @@ def count_report_in_group(session: Session, group: Group, report: Report) -> Non
     count_reports_in_groups(session, [(group.id, report)])
 
 
-def count_reports_in_groups(session: Session, reports: list[tuple[int, Report]]) -> None:
+def count_reports_in_groups(session: Session, reports: list[tuple[int, Report | StoredReport]]) -> None:
     """Add stored reports, as (group id, report) pairs, to their groups' aggregates; regress resolved groups.
 
     A group regresses once, for the earliest report (by ``received_at``) that regresses it.

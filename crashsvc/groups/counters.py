@@ -14,8 +14,9 @@ Everything runs in the caller's transaction, so a report counts exactly when its
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     Date,
@@ -31,7 +32,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crashsvc.models import Group, GroupBreakdown, GroupDayCount, GroupInstall, Report
@@ -45,6 +46,21 @@ BREAKDOWN_LIMIT = 200  # GroupBreakdown.value's length
 MAX_MERGE_HOPS = 8  # a merged group's target is never itself merged; this only guards bad data
 
 
+class CountedReport(Protocol):
+    """What counting reads of a stored report: a ``Report`` row, or a worker's lighter ``StoredReport``."""
+
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def install_hash(self) -> str | None: ...
+    @property
+    def app_version(self) -> str | None: ...
+    @property
+    def os_version(self) -> str | None: ...
+    @property
+    def device_model(self) -> str | None: ...
+
+
 # The counting statements as SQL text: SQLAlchemy does not cache compiled ``on_conflict_do_update``
 # constructs, and compiling them on every report cost more than everything else together. A batch
 # of reports counts with one multi-row upsert per aggregate table and one ``UPDATE`` for all its
@@ -53,7 +69,9 @@ MAX_MERGE_HOPS = 8  # a merged group's target is never itself merged; this only 
 # The rows travel as ``VALUES`` on SQLite (a statement per row count, built once and kept) and as
 # one typed array per column on PostgreSQL (``unnest(CAST(:c AS integer[]), …)``): one short
 # statement text whatever the row count, so psycopg converts its placeholders once (it redoes that
-# on every execution of a statement over 50 parameters or 4 KiB) and the server prepares it.
+# on every execution of a statement over 50 parameters or 4 KiB) and the server prepares it. Each
+# array goes as its text literal (``_array_literal``): psycopg adapts a list element by element,
+# ≈ 10 µs per ten values, the largest client cost of a batch's count after the round trips.
 _UPSERT = {  # table, key columns (with their PostgreSQL types), RETURNING
     "installs": ("group_installs", (("group_id", "integer"), ("install_hash", "varchar")),
                  "RETURNING group_id, install_hash, count"),
@@ -74,11 +92,81 @@ def _rows_source(dialect: str, columns: tuple[tuple[str, str], ...], rows: int) 
     return "VALUES " + ", ".join("(" + row.format(n=n) + ")" for n in range(rows))
 
 
-def _rows_params(dialect: str, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """The parameters of ``_rows_source``: one list per column on PostgreSQL, one value per cell else."""
+def _array_literal(kind: str, values: Sequence[Any]) -> str:
+    """The PostgreSQL array literal of a column (``{1,2}``, ``{"a\\"b",NULL}``), cast by the statement.
+
+    Strings are always quoted, with backslash and double quote escaped (what array input
+    unescapes), so commas, braces, spaces or the word NULL in a value stay the value; None is NULL.
+    Dates and datetimes go in ISO 8601 (an aware datetime keeps its offset).
+    """
+    if kind == "varchar":
+        items = ["NULL" if value is None else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                 for value in values]
+    elif kind == "integer":
+        items = ["NULL" if value is None else str(int(value)) for value in values]
+    else:  # date, timestamptz
+        items = ["NULL" if value is None else value.isoformat() for value in values]
+    return "{" + ",".join(items) + "}"
+
+
+def _rows_params(dialect: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The parameters of ``_rows_source``: one array literal per column on PostgreSQL, one value per cell else."""
     if dialect == "postgresql":
-        return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
-    return {f"{name}{n}": value for n, row in enumerate(rows) for name, value in zip(names, row, strict=True)}
+        return {name: _array_literal(kind, column)
+                for (name, kind), column in zip(columns, zip(*rows, strict=True), strict=True)}
+    return {f"{name}{n}": value for n, row in enumerate(rows) for (name, _), value in zip(columns, row, strict=True)}
+
+
+def _pipelined(session: Session, statements: list[tuple[Any, dict[str, Any]]]) -> list[list[Any]]:
+    """Run ``statements`` in order, in the session's transaction; each one's rows (empty if none).
+
+    On PostgreSQL they go in one round trip (psycopg's pipeline mode: sent together, one sync at
+    the end) instead of one each; the server still runs them one after the other, in this order,
+    so the locks are taken as they would be one by one. Errors come as SQLAlchemy's (a lost
+    connection invalidated), like those of ``session.execute``. Elsewhere: one by one.
+    """
+    session.flush()  # what session.execute would do first
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        rows = []
+        for statement, params in statements:
+            result = session.execute(statement, params)
+            rows.append(result.all() if result.returns_rows else [])
+        return rows
+    from psycopg import Error
+    from psycopg.rows import namedtuple_row
+
+    driver = connection.connection.driver_connection
+    cursors = []
+    try:
+        with driver.pipeline():
+            for statement, params in statements:
+                cursor = driver.cursor(row_factory=namedtuple_row)
+                cursor.execute(_driver_sql(connection.dialect, statement), params)
+                cursors.append(cursor)
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    except Error as error:
+        disconnected = connection.dialect.is_disconnect(error, driver, None)
+        if disconnected:
+            connection.invalidate(error)
+        sql = "; ".join(str(statement) for statement, _ in statements)
+        raise DBAPIError.instance(sql, None, error, Error, hide_parameters=True,
+                                  connection_invalidated=disconnected, dialect=connection.dialect) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+_driver_sql_cache: dict[int, tuple[Any, str]] = {}
+
+
+def _driver_sql(dialect: Any, statement: Any) -> str:
+    """A ``text()`` statement as the driver's SQL (``%(name)s`` placeholders), compiled once."""
+    cached = _driver_sql_cache.get(id(statement))
+    if cached is None or cached[0] is not statement:
+        cached = (statement, str(statement.compile(dialect=dialect)))
+        _driver_sql_cache[id(statement)] = cached
+    return cached[1]
 
 
 def _upsert_statement(dialect: str, kind: str, rows: int) -> Any:
@@ -100,17 +188,22 @@ def _upsert_statement(dialect: str, kind: str, rows: int) -> Any:
 
 def _upsert(session: Session, kind: str, counts: dict[tuple[Any, ...], int]) -> list[Any]:
     """Add ``counts`` (key → n) to an aggregate table; returns the RETURNING rows, if any."""
-    dialect = session.get_bind().dialect.name
-    names = (*(name for name, _ in _UPSERT[kind][1]), "count")
-    items = [(*key, count) for key, count in sorted(counts.items())]
-    chunk_size = max(len(items), 1) if dialect == "postgresql" else _CHUNK
     returned: list[Any] = []
-    for first in range(0, len(items), chunk_size):
-        chunk = items[first : first + chunk_size]
-        result = session.execute(_upsert_statement(dialect, kind, len(chunk)), _rows_params(dialect, names, chunk))
+    for statement, params in _upserts(session.get_bind().dialect.name, kind, counts):
+        result = session.execute(statement, params)
         if result.returns_rows:
             returned.extend(result.all())
     return returned
+
+
+def _upserts(dialect: str, kind: str, counts: dict[tuple[Any, ...], int]) -> list[tuple[Any, dict[str, Any]]]:
+    """The statements (with their parameters) that add ``counts`` to an aggregate table: one on PostgreSQL."""
+    _, key, _ = _UPSERT[kind]
+    columns = (*key, ("count", "integer"))
+    items = [(*key, count) for key, count in sorted(counts.items())]
+    chunk_size = max(len(items), 1) if dialect == "postgresql" else _CHUNK
+    return [(_upsert_statement(dialect, kind, len(chunk)), _rows_params(dialect, columns, chunk))
+            for chunk in (items[first : first + chunk_size] for first in range(0, len(items), chunk_size))]
 
 
 # All of a batch's groups count with one ``UPDATE groups … FROM`` (SQLite ≥ 3.33 and PostgreSQL;
@@ -162,11 +255,11 @@ _FIND_GROUP = select(Group).where(Group.app_id == bindparam("app_id"), Group.alg
                                   Group.signature_hash == bindparam("signature_hash"))
 
 
-def report_day(report: Report) -> date:
+def report_day(report: CountedReport) -> date:
     return report.received_at.date()  # UtcDateTime: always UTC
 
 
-def breakdown_values(report: Report) -> list[tuple[str, str]]:
+def breakdown_values(report: CountedReport) -> list[tuple[str, str]]:
     """(dimension, value) pairs a report counts under; unknown values are not counted."""
     pairs = [("app_version", report.app_version), ("os_version", report.os_version),
              ("device_model", report.device_model)]
@@ -198,28 +291,44 @@ def group_for_signature(session: Session, app_id: int, algorithm: str, signature
     return group
 
 
-def existing_groups(session: Session, app_id: int, algorithm: str, signature_hashes: list[str]) -> dict[str, Group]:
-    """The groups of an app's signatures that exist (one query), merged ones handing over to their target."""
+_EXISTING_GROUPS = {  # PostgreSQL: one statement text (prepared) whatever the number of signatures
+    "postgresql": text("SELECT id, signature_hash, merged_into_id FROM groups WHERE app_id = :app_id "
+                       "AND algorithm = :algorithm AND signature_hash = ANY(CAST(:hashes AS varchar[]))"),
+    "sqlite": text("SELECT id, signature_hash, merged_into_id FROM groups WHERE app_id = :app_id "
+                   "AND algorithm = :algorithm AND signature_hash IN :hashes").bindparams(
+                       bindparam("hashes", expanding=True)),
+}
+_MERGE_TARGET = select(GROUPS.c.id, GROUPS.c.merged_into_id).where(GROUPS.c.id == bindparam("id"))
+
+
+def existing_groups(session: Session, app_id: int, algorithm: str, signature_hashes: list[str]) -> dict[str, int]:
+    """The ids of the groups of an app's signatures that exist (one query); a merged group gives its target's.
+
+    Ids only, not ``Group`` rows: a batch needs nothing else, and loading rows was most of its cost.
+    """
+    dialect = session.get_bind().dialect.name
+    hashes = sorted(set(signature_hashes))
+    params = {"app_id": app_id, "algorithm": algorithm,
+              "hashes": _array_literal("varchar", hashes) if dialect == "postgresql" else hashes}
+    [rows] = _pipelined(session, [(_EXISTING_GROUPS[dialect], params)])  # the transaction's BEGIN rides along
     found = {}
-    query = select(Group).where(Group.app_id == app_id, Group.algorithm == algorithm,
-                                Group.signature_hash.in_(sorted(set(signature_hashes))))
-    for group in session.scalars(query):
-        signature_hash = group.signature_hash
+    for group_id, signature_hash, merged_into_id in rows:
         for _ in range(MAX_MERGE_HOPS):
-            if group.merged_into_id is None:
+            target = None if merged_into_id is None else session.execute(_MERGE_TARGET, {"id": merged_into_id}).first()
+            if target is None:
                 break
-            group = session.get(Group, group.merged_into_id) or group
-        found[signature_hash] = group
+            group_id, merged_into_id = target
+        found[signature_hash] = group_id
     return found
 
 
-def count_report(session: Session, group_id: int, report: Report) -> Any:
+def count_report(session: Session, group_id: int, report: CountedReport) -> Any:
     """Add a stored report to group ``group_id``'s aggregates; returns the group's ``status``,
     ``resolved_in_version`` and ``resolved_at`` (a row). ``count_reports`` for one report."""
     return count_reports(session, [(group_id, report)])[group_id]
 
 
-def count_reports(session: Session, reports: list[tuple[int, Report]]) -> dict[int, Any]:
+def count_reports(session: Session, reports: Sequence[tuple[int, CountedReport]]) -> dict[int, Any]:
     """Add stored reports, as (group id, report) pairs, to their groups' aggregates in a few statements.
 
     Returns, per group, its ``status``, ``resolved_in_version`` and ``resolved_at`` as read by the
@@ -230,7 +339,7 @@ def count_reports(session: Session, reports: list[tuple[int, Report]]) -> dict[i
     installs: Counter[tuple[int, str]] = Counter()
     days: Counter[tuple[int, date]] = Counter()
     breakdowns: Counter[tuple[int, str, str]] = Counter()
-    by_group: dict[int, list[Report]] = {}
+    by_group: dict[int, list[CountedReport]] = {}
     for group_id, report in reports:
         by_group.setdefault(group_id, []).append(report)
         if report.install_hash:
@@ -254,16 +363,13 @@ def count_reports(session: Session, reports: list[tuple[int, Report]]) -> dict[i
                      first_version[0], first_version[2], last_version[0], last_version[2]))
     dialect = session.get_bind().dialect.name
     chunk_size = max(len(rows), 1) if dialect == "postgresql" else _CHUNK // len(_COUNT_COLUMNS)
-    counted = {}
-    for first in range(0, len(rows), chunk_size):
-        chunk = rows[first : first + chunk_size]
-        params = _rows_params(dialect, _COUNT_NAMES, chunk)
-        for returned in session.execute(_count_statement(dialect, len(chunk)), params):
-            counted[returned.id] = returned
-    _upsert(session, "days", days)
-    if breakdowns:
-        _upsert(session, "breakdowns", breakdowns)
-    return counted
+    statements = [(_count_statement(dialect, len(chunk)), _rows_params(dialect, _COUNT_COLUMNS, chunk))
+                  for chunk in (rows[first : first + chunk_size] for first in range(0, len(rows), chunk_size))]
+    count_statements = len(statements)
+    statements += _upserts(dialect, "days", days) + _upserts(dialect, "breakdowns", breakdowns)
+    # Groups, then days, then breakdowns: the order uncount_report locks them in.
+    results = _pipelined(session, statements)
+    return {returned.id: returned for result in results[:count_statements] for returned in result}
 
 
 def uncount_report(session: Session, group_id: int, report: Report) -> None:

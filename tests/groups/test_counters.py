@@ -160,3 +160,47 @@ def test_a_batch_counts_as_its_reports_one_by_one(factory):
     with factory.services.db.transaction() as session:
         recompute_group(session, gid)
     assert snapshot(factory, gid) == batched
+
+
+def test_values_with_array_syntax_count_as_they_are(factory):
+    """Breakdown values and installs reach PostgreSQL as array literals: quotes, backslashes, commas,
+    braces, spaces and the word NULL must come back unchanged, each value its own row."""
+    app_id = factory.app_row().id
+    odd = ['a "quoted", {braced} model', "back\\slash\\", "NULL", " spaced ", "ünï,cödé", "{}", '\\"']
+    gid = None
+    for n, model in enumerate(odd):
+        gid = store(factory, app_id=app_id, at=DAY + timedelta(minutes=n), device_model=model,
+                    app_version=f"1.{n}", install=model)
+    state = snapshot(factory, gid)
+    assert sorted(state["breakdowns"]["device_model"]) == sorted((model, 1) for model in odd)
+    assert (state["count"], state["installs"]) == (len(odd), len(odd))
+    assert state["last_version"] == f"1.{len(odd) - 1}"
+    from crashsvc.models import GroupInstall
+
+    with factory.services.db.sessions() as session:
+        installs = session.scalars(select(GroupInstall.install_hash).where(GroupInstall.group_id == gid)).all()
+    assert sorted(installs) == sorted(odd)
+
+
+def test_a_connection_lost_in_the_pipelined_count_is_a_transient_error(factory):
+    """PostgreSQL counts in one pipelined round trip on the raw driver: a server gone mid-batch must
+    still surface as SQLAlchemy's OperationalError with the connection invalidated (the worker's
+    "transient" test), not as a bare driver error."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from crashsvc.groups.counters import count_reports
+    from workers.store import StoredReport
+
+    if factory.services.db.is_sqlite:
+        pytest.skip("the pipeline is PostgreSQL's")
+    gid = store(factory, app_id=factory.app_row().id)
+    report = StoredReport(str(uuid.uuid4()), gid, DAY, "1.0", "17.1", "iPhone15,2", None)  # no install: pipeline first
+    with factory.services.db.write_sessions() as session, factory.services.db.engine.connect() as other:
+        session.begin()
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError) as raised:
+            count_reports(session, [(gid, report)])
+        assert raised.value.connection_invalidated
+    assert snapshot(factory, gid)["count"] == 1
