@@ -73,7 +73,7 @@ INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, 
                      device_model, install_hash, symbolicated, data, notes, missing_symbols,
                      signature_explanation, processing_attempts)
 SELECT {id} || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), :app, :g0 + (i % :groups),
-       CAST(:now AS timestamptz) - {age},
+       CAST(:now AS timestamptz) - ({age}),
        CAST(:now AS timestamptz), 'cocoa', '1.' || (i % 3), '17.' || (i % 2), 'iPhone' || (i % 4),
        lpad(to_hex(i % 5000), 64, '0'), true,
        CAST('{{"n":' || i || ',"pad":"' || :pad || '"}}' AS json), '[]', '[]', '[]', 1
