@@ -305,3 +305,11 @@ def test_a_report_validation_changed_is_queued_as_validated(edge_client, edge_fa
     queued_bytes = queued_json(edge_factory, response.get_json()["id"])
     assert queued_bytes != body
     assert expect(json.loads(queued_bytes))
+
+
+def test_a_server_that_lost_the_accept_script_still_accepts(edge_client, edge_factory, key):
+    """A restarted or flushed Valkey no longer knows the script: the edge loads it again."""
+    edge_factory.services.redis.script_flush()
+    response = post(edge_client, edge_factory.report(), key)
+    assert response.status_code == 202
+    assert edge_factory.services.queue.status(response.get_json()["id"]) == "queued"
