@@ -183,11 +183,18 @@ def delete_and_stage(session: Session, condition: Any, limit: int | None = None)
         return session.execute(
             text("DELETE FROM reports WHERE rowid IN (SELECT rid FROM purge_batch)")
         ).rowcount
-    ids = select(REPORTS.c.id).where(condition)
+    # By ctid, not by the UUID key: ``id IN (SELECT id … LIMIT n)`` is planned as a hash semi-join
+    # over a sequential scan of the whole table, for every batch (1.3 s per 50,000 of 2M rows, vs
+    # 0.18 s for a TID scan). A row updated since the select has a new ctid: the delete re-checks the
+    # condition on it, skips it, and the next batch takes it; what is staged is what went.
+    chosen = select(literal_column("ctid")).select_from(REPORTS).where(condition).correlate(None)
     if limit is not None:
-        ids = ids.order_by(REPORTS.c.received_at).limit(limit)
+        chosen = chosen.order_by(REPORTS.c.received_at).limit(limit)
     gone = (
-        delete(REPORTS).where(REPORTS.c.id.in_(ids.scalar_subquery())).returning(*COUNTED_COLUMNS).cte("gone")
+        delete(REPORTS)
+        .where(literal_column("reports.ctid") == func.any(func.array(chosen.scalar_subquery())))
+        .returning(*COUNTED_COLUMNS)
+        .cte("gone")
     )
     session.execute(PURGE_BATCH.insert().from_select(staged, select(*_staged_columns(dialect, gone))))
     # psycopg reports no row count for an INSERT fed by a data-modifying WITH: count the stage.
