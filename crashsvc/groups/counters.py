@@ -174,6 +174,7 @@ def _upsert_statement(dialect: str, kind: str, rows: int) -> Any:
     statement = _statements.get((dialect, kind, rows))
     if statement is None:
         table, key, returning = _UPSERT[kind]
+        returning = "" if dialect == "postgresql" else returning  # there the groups update finds new installs
         columns = (*key, ("count", "integer"))
         statement = text(
             f"INSERT INTO {table} ({', '.join(name for name, _ in columns)}) {_rows_source(dialect, columns, rows)} "
@@ -230,16 +231,31 @@ _COUNT_SET = (
 _COUNT_LOCK = (", locked AS MATERIALIZED (SELECT groups.id FROM groups WHERE groups.id IN (SELECT d.id FROM d) "
                "ORDER BY groups.id FOR NO KEY UPDATE) ")
 _COUNT_RETURNING = "RETURNING groups.id, groups.status, groups.resolved_in_version, groups.resolved_at"
+# PostgreSQL sends the installs upsert in the same pipeline as the groups update, so the update
+# cannot take the new installs from the upsert's RETURNING: it finds them itself. An install is
+# new to its group when its row now holds exactly this batch's count (the rule the RETURNING rows
+# are read by elsewhere): this transaction has held that row locked since its upsert, so no other
+# writer changed it in between, and uncounting deletes a row that reaches zero.
+_INSTALL_COLUMNS = (("install_group_id", "integer"), ("install_hash", "varchar"), ("install_count", "integer"))
+_PG_COUNT_COLUMNS = tuple(column for column in _COUNT_COLUMNS if column[0] != "new_installs")
+_PG_NEW_INSTALLS = (
+    f"i AS ({_rows_source('postgresql', _INSTALL_COLUMNS, 0)}), "
+    "fresh AS (SELECT i.install_group_id AS id, count(*) AS new_installs FROM i JOIN group_installs AS gi "
+    "ON gi.group_id = i.install_group_id AND gi.install_hash = i.install_hash AND gi.count = i.install_count "
+    "GROUP BY i.install_group_id), "
+    f"u AS ({_rows_source('postgresql', _PG_COUNT_COLUMNS, 0)}), "
+    "d AS (SELECT u.*, COALESCE(fresh.new_installs, 0) AS new_installs FROM u LEFT JOIN fresh ON fresh.id = u.id)"
+)
 
 
 def _count_statement(dialect: str, rows: int) -> Any:
     """``WITH d AS (rows) UPDATE groups SET … FROM d WHERE groups.id = d.id RETURNING …``."""
     statement = _statements.get((dialect, "groups", rows))
     if statement is None:
-        source = _rows_source(dialect, _COUNT_COLUMNS, rows)
         if dialect == "postgresql":
-            sql = f"WITH d AS ({source}){_COUNT_LOCK}{_COUNT_SET}FROM d JOIN locked ON locked.id = d.id "
+            sql = f"WITH {_PG_NEW_INSTALLS}{_COUNT_LOCK}{_COUNT_SET}FROM d JOIN locked ON locked.id = d.id "
         else:
+            source = _rows_source(dialect, _COUNT_COLUMNS, rows)
             sql = f"WITH d ({', '.join(_COUNT_NAMES)}) AS ({source}) {_COUNT_SET}FROM d "
         statement = text(f"{sql}WHERE groups.id = d.id {_COUNT_RETURNING}")
         if dialect != "postgresql":  # UtcDateTime stores naive UTC there
@@ -336,6 +352,8 @@ def count_reports(session: Session, reports: Sequence[tuple[int, CountedReport]]
     status as it is now, not as it was when loaded. The same result as counting the reports one by
     one in the order of their ``received_at``.
     """
+    if not reports:
+        return {}
     installs: Counter[tuple[int, str]] = Counter()
     days: Counter[tuple[int, date]] = Counter()
     breakdowns: Counter[tuple[int, str, str]] = Counter()
@@ -346,10 +364,12 @@ def count_reports(session: Session, reports: Sequence[tuple[int, CountedReport]]
             installs[(group_id, report.install_hash)] += 1
         days[(group_id, report_day(report))] += 1
         breakdowns.update((group_id, dimension, value) for dimension, value in breakdown_values(report))
+    dialect = session.get_bind().dialect.name
     new_installs: Counter[int] = Counter()
-    for row in _upsert(session, "installs", installs):
-        if row.count == installs[(row.group_id, row.install_hash)]:  # the row did not exist before
-            new_installs[row.group_id] += 1
+    if dialect != "postgresql":  # PostgreSQL: the groups update finds them (_PG_NEW_INSTALLS)
+        for row in _upsert(session, "installs", installs):
+            if row.count == installs[(row.group_id, row.install_hash)]:  # the row did not exist before
+                new_installs[row.group_id] += 1
     rows = []
     for group_id in sorted(by_group):  # id order: concurrent workers lock the group rows alike
         members = by_group[group_id]
@@ -361,15 +381,21 @@ def count_reports(session: Session, reports: Sequence[tuple[int, CountedReport]]
             first_version, last_version = min(versioned), max(versioned)
         rows.append((group_id, len(members), new_installs[group_id], min(received), max(received),
                      first_version[0], first_version[2], last_version[0], last_version[2]))
-    dialect = session.get_bind().dialect.name
-    chunk_size = max(len(rows), 1) if dialect == "postgresql" else _CHUNK // len(_COUNT_COLUMNS)
-    statements = [(_count_statement(dialect, len(chunk)), _rows_params(dialect, _COUNT_COLUMNS, chunk))
-                  for chunk in (rows[first : first + chunk_size] for first in range(0, len(rows), chunk_size))]
-    count_statements = len(statements)
+    if dialect == "postgresql":  # one statement each, all in one round trip
+        params = _rows_params(dialect, _PG_COUNT_COLUMNS, [row[:2] + row[3:] for row in rows])
+        items = [(*key, n) for key, n in sorted(installs.items())]
+        params.update((name, _array_literal(kind, [item[k] for item in items]))
+                      for k, (name, kind) in enumerate(_INSTALL_COLUMNS))
+        statements = [*_upserts(dialect, "installs", installs), (_count_statement(dialect, len(rows)), params)]
+    else:
+        chunk_size = _CHUNK // len(_COUNT_COLUMNS)
+        statements = [(_count_statement(dialect, len(chunk)), _rows_params(dialect, _COUNT_COLUMNS, chunk))
+                      for chunk in (rows[first : first + chunk_size] for first in range(0, len(rows), chunk_size))]
+    counting = len(statements)
     statements += _upserts(dialect, "days", days) + _upserts(dialect, "breakdowns", breakdowns)
-    # Groups, then days, then breakdowns: the order uncount_report locks them in.
+    # Installs, groups, days, breakdowns: the order uncount_report locks them in.
     results = _pipelined(session, statements)
-    return {returned.id: returned for result in results[:count_statements] for returned in result}
+    return {returned.id: returned for result in results[:counting] for returned in result}
 
 
 def uncount_report(session: Session, group_id: int, report: Report) -> None:
