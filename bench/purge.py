@@ -15,27 +15,36 @@ against a recount (sample).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import re
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
+from bench.ingest import WRK_SCRIPT  # noqa: E402
 from crashsvc.db import Database  # noqa: E402
 from crashsvc.groups.counters import count_report  # noqa: E402
 from crashsvc.migrate import upgrade_database  # noqa: E402
 from crashsvc.models import App, Group, Report  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
+from crashsvc.valkey import EmbeddedValkey  # noqa: E402
 
 # Two layouts of the same reports (``--data``). "time": report i arrives (1 - i / N) * days ago, so
 # rows are stored in arrival order as a server stores them, and its id is a bijective hash of i (ids
@@ -189,11 +198,80 @@ def writer(db: Database, app_id: int, stop: threading.Event, counts: list[int]) 
         counts[0] += 1
 
 
+@contextmanager
+def ingest_server(url: str, ingest_key: str) -> Iterator[Callable[[threading.Event, list[int]], None]]:
+    """Valkey and gunicorn as ``crashsvc serve`` runs them, on the purge's database; yields an HTTP load.
+
+    The load (``wrk``, 16 connections, ``tests/data/ios_crash.json`` with a fresh id each) runs in
+    1-second rounds (at most 1 s of the rate falls after the purge) until its event is set, adding
+    accepted (202) reports to ``counts[0]``.
+    """
+    work = Path(tempfile.mkdtemp(prefix="purge-bench-ingest-"))
+    valkey = EmbeddedValkey(work / "valkey")
+    valkey.start()
+    env = dict(
+        os.environ,
+        CRASHSVC_DATA_DIR=str(work),
+        CRASHSVC_DATABASE_URL=url,
+        CRASHSVC_REDIS_URL=valkey.url,
+        CRASHSVC_RATE_LIMIT_PER_MINUTE="0",
+        CRASHSVC_LOG_LEVEL="WARNING",
+    )
+    port = 18766
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--worker-class", "gthread", "--threads", "4", "--access-logfile", "/dev/null",
+         "crashsvc.app:create_app()"],
+        env=env,
+        cwd=ROOT,
+    )  # fmt: skip
+    report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
+    report["report_id"] = "REPORT_ID"
+    script = work / "post.lua"
+    script.write_text(WRK_SCRIPT % {"key": ingest_key, "body": json.dumps(report)})
+    target = f"http://127.0.0.1:{port}/api/v1/reports"
+
+    def one_round() -> int:
+        out = subprocess.run(
+            ["wrk", "-t2", "-c16", "-d1s", "-s", str(script), target],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        requests = int(re.search(r"RESULT (\d+)", out).group(1))
+        rejected = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return requests - (int(rejected.group(1)) if rejected else 0)
+
+    def load(stop: threading.Event, counts: list[int]) -> None:
+        while not stop.is_set():
+            counts[0] += one_round()
+
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        one_round()  # warm-up
+        yield load
+    finally:
+        web.terminate()
+        web.wait(10)
+        valkey.stop()
+
+
 def rate(
-    db: Database, app_id: int, during: callable | None = None, seconds: float = 5.0
+    db: Database,
+    app_id: int,
+    during: callable | None = None,
+    seconds: float = 5.0,
+    load: Callable[[threading.Event, list[int]], None] | None = None,
 ) -> tuple[float, object]:
+    """Stores (or, with ``load``, HTTP reports accepted) per second, alone or while ``during`` runs."""
     stop, counts = threading.Event(), [0]
-    thread = threading.Thread(target=writer, args=(db, app_id, stop, counts))
+    if load is None:
+        thread = threading.Thread(target=writer, args=(db, app_id, stop, counts))
+    else:
+        thread = threading.Thread(target=load, args=(stop, counts))
     started = time.monotonic()
     thread.start()
     outcome = during() if during else time.sleep(seconds)
@@ -216,6 +294,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=20_000)
     parser.add_argument("--database-url")
     parser.add_argument("--pause-ratio", type=float, help="Rest after each batch (fraction of its time).")
+    parser.add_argument(
+        "--concurrent",
+        choices=("store", "http"),
+        default="store",
+        help="What runs beside the purge: a writer storing reports as the worker does, or HTTP ingestion.",
+    )
+    parser.add_argument(
+        "--nice", type=int, default=0, help="Lower the purging thread's CPU priority by this."
+    )
     stage = parser.add_mutually_exclusive_group()
     stage.add_argument(
         "--generate-only",
@@ -248,8 +335,17 @@ def main() -> None:
         )
         if args.generate_only:
             return
+    with db.sessions() as session:
+        ingest_key = session.scalar(select(App.ingest_key).where(App.id == app_id))
+    with ingest_server(url, ingest_key) if args.concurrent == "http" else nullcontext() as load:
+        purge(db, app_id, now, args, load)
+    db.dispose()
+
+
+def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, load: Any) -> None:
+    unit = "HTTP reports accepted/s" if load else "stores/s"
     load_before = os.getloadavg()
-    normal, _ = rate(db, app_id)
+    normal, _ = rate(db, app_id, load=load)
     samples: list[float] = []
     purger = ReportPurger(
         db,
@@ -260,7 +356,13 @@ def main() -> None:
     )
     # Both layouts: those older than days / 2 (half of them) go.
     scope = PurgeScope(older_than=timedelta(days=args.days / 2) - timedelta(seconds=1))
-    during, result = rate(db, app_id, lambda: purger.run(scope, 90, now=now))
+
+    def run() -> Any:
+        if args.nice:
+            os.nice(args.nice)  # Linux: this thread only (the writer thread keeps its priority)
+        return purger.run(scope, 90, now=now)
+
+    during, result = rate(db, app_id, run, load=load)
     space = result.space
     print(
         f"purged {result.total:,} reports in {result.batches} batches of {args.batch_size}: "
@@ -269,7 +371,8 @@ def main() -> None:
         f"({space.reclaimed / 1024**2 if space else 0:,.0f} MiB, {space.note if space else ''})"
     )
     print(
-        f"writer: {normal:.0f} stores/s alone, {during:.0f} stores/s during the purge ({during / normal:.0%})"
+        f"{args.concurrent}: {normal:.0f} {unit} alone, {during:.0f} during the purge ({during / normal:.0%}); "
+        f"purge nice +{args.nice}"
     )
     print(
         f"RSS per batch: first {samples[0]:.0f} MiB, max {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB"
@@ -280,7 +383,6 @@ def main() -> None:
         ids = list(session.scalars(select(Group.id).where(Group.app_id == app_id).limit(5)))
         drift = {gid: aggregate_drift(session, gid) for gid in ids}
     print("aggregates equal a recount (5 groups):", not any(drift.values()))
-    db.dispose()
 
 
 if __name__ == "__main__":
