@@ -18,6 +18,7 @@ building an error path string for every field of every frame was most of the che
 from __future__ import annotations
 
 import functools
+import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -362,12 +363,39 @@ def compile_fast_field(field: fields.Field) -> FastChecker:
     return _fast_from_checking(field)
 
 
+class _Address:
+    """Marks an ``Address`` field for the fast walk's inline check (see ``compile_fast_schema``)."""
+
+
+ADDRESS = _Address()
+# "0x" and at most 16 hex digits: always a valid Address (<= 2**64 - 1), kept as sent.
+LONGEST_FAST_ADDRESS = 18
+
+
+def _fast_spec(field: fields.Field) -> Any:
+    """What the schema loop checks inline: an int (a string's maximum length), ADDRESS, or a checker.
+
+    Strings and addresses are most of a report's values (every frame and image has several), and
+    a function call per value was the fast walk's largest cost.
+    """
+    if field.data_key or field.dump_only:
+        raise UnsupportedField("data_key / dump_only")
+    if type(field) is fields.String:
+        simple, maximum = _only_max_length(field)
+        if simple:
+            return maximum if maximum is not None else sys.maxsize
+    if type(field) is report_schema.Address and not field.validators:
+        return ADDRESS
+    return compile_fast_field(field)
+
+
 def compile_fast_schema(schema: Schema) -> FastChecker:
     """The fast walk of one schema: the checking walk's result for every input it does not bail on."""
-    compiled = {name: compile_fast_field(field) for name, field in schema.fields.items() if not field.dump_only}
+    compiled = {name: _fast_spec(field) for name, field in schema.fields.items() if not field.dump_only}
     required = [name for name, field in schema.fields.items() if field.required]
     keep_unknown = schema.unknown == INCLUDE
     schema_checks = _schema_checks(schema)  # also refuses schemas with hooks the compiler does not know
+    max_address = report_schema.MAX_ADDRESS
 
     def checker(value: Any) -> Any:
         if value.__class__ is not dict:
@@ -376,12 +404,24 @@ def compile_fast_schema(schema: Schema) -> FastChecker:
         for key, item in value.items():
             if item is None:
                 continue
-            check = compiled.get(key)
-            if check is None:
+            spec = compiled.get(key)
+            if spec is None:
                 if keep_unknown:
                     out[key] = item
                 continue
-            out[key] = check(item)
+            if spec.__class__ is int:
+                if item.__class__ is not str or len(item) > spec:
+                    raise Bail
+            elif spec is ADDRESS:
+                if item.__class__ is str:
+                    if not 2 < len(item) <= LONGEST_FAST_ADDRESS or item[:2] != "0x":
+                        raise Bail
+                    int(item, 16)  # ValueError: a bail
+                elif item.__class__ is not int or not 0 <= item <= max_address:
+                    raise Bail
+            else:
+                item = spec(item)
+            out[key] = item
         for name in required:
             if name not in out:
                 raise Bail
