@@ -169,3 +169,22 @@ def test_fresh_sqlite_database_has_incremental_auto_vacuum_and_purge_gives_space
     assert result.space is not None and result.space.reclaimed > 0
     assert result.space.after < result.space.before
     assert_consistent(db)
+
+
+def test_the_purges_large_sqlite_page_cache_leaves_with_its_connection(make_app, tmp_path):
+    app = make_app(database_url=f"sqlite:///{tmp_path / 'cache.sqlite3'}")
+    db = app.extensions["crashsvc"].db
+    with db.transaction() as session:
+        app_row = App(name="cache", ingest_key="c" * 40)
+        session.add(app_row)
+    bulk_reports(db, app_row.id, 300, days=30)
+    from datetime import timedelta
+
+    ReportPurger(db, actor="test", batch_size=50).run(PurgeScope(older_than=timedelta(days=1)), 90)
+    pooled = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]
+    try:
+        sizes = {connection.exec_driver_sql("PRAGMA cache_size").scalar() for connection in pooled}
+    finally:
+        for connection in pooled:
+            connection.close()
+    assert pooled and sizes == {-2000}  # SQLite's default: no pooled connection kept the purge's cache
