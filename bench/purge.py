@@ -200,7 +200,10 @@ def writer(db: Database, app_id: int, stop: threading.Event, counts: list[int]) 
 
 @contextmanager
 def ingest_server(url: str, ingest_key: str) -> Iterator[Callable[[threading.Event, list[int]], None]]:
-    """Valkey and gunicorn as ``crashsvc serve`` runs them, on the purge's database; yields an HTTP load.
+    """Valkey and gunicorn (2 workers, 4 gthread threads each), on the purge's database; yields an HTTP load.
+
+    ``crashsvc serve`` now uses its slow-client-safe worker class; the figures in docs/performance.md
+    were taken with gthread, as here.
 
     The load (``wrk``, 16 connections, ``tests/data/ios_crash.json`` with a fresh id each) runs in
     1-second rounds (at most 1 s of the rate falls after the purge) until its event is set, adding
