@@ -44,6 +44,7 @@ from crashsvc.migrate import upgrade_database  # noqa: E402
 from crashsvc.models import App, Group, Report  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
+from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS  # noqa: E402
 from crashsvc.valkey import EmbeddedValkey  # noqa: E402
 
 # Two layouts of the same reports (``--data``). "time": report i arrives (1 - i / N) * days ago, so
@@ -304,6 +305,12 @@ def main() -> None:
         help="What runs beside the purge: a writer storing reports as the worker does, or HTTP ingestion.",
     )
     parser.add_argument(
+        "--reclaim",
+        choices=("bounded", "full"),
+        default="bounded",
+        help="SQLite: return free pages to the file system within the purge's time budget, or all of them.",
+    )
+    parser.add_argument(
         "--nice", type=int, default=0, help="Lower the purging thread's CPU priority by this."
     )
     stage = parser.add_mutually_exclusive_group()
@@ -355,6 +362,7 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, lo
         actor="bench",
         batch_size=args.batch_size,
         pause_ratio=args.pause_ratio,
+        reclaim_budget=None if args.reclaim == "full" else SQLITE_RECLAIM_BUDGET_SECONDS,
         progress=lambda _app, _n: samples.append(rss_mib()),
     )
     # Both layouts: those older than days / 2 (half of them) go.
@@ -371,8 +379,14 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, lo
         f"purged {result.total:,} reports in {result.batches} batches of {args.batch_size}: "
         f"{result.seconds:.1f} s total = {result.seconds - result.rest_seconds - result.reclaim_seconds:.1f} s "
         f"deleting + {result.rest_seconds:.1f} s resting + {result.reclaim_seconds:.1f} s reclaiming space "
-        f"({space.reclaimed / 1024**2 if space else 0:,.0f} MiB, {space.note if space else ''})"
+        f"({space.reclaimed / 1024**2 if space else 0:,.0f} MiB returned to the OS, {space.note if space else ''}; "
+        f"pause ratio {purger.pause_ratio}, reclaim {args.reclaim})"
     )
+    if space is not None and space.free_before_reclaim is not None:
+        print(
+            f"free inside the database after deleting: {space.free_before_reclaim / 1024**2:,.0f} MiB; "
+            f"still free after the reclaim: {(space.free_after or 0) / 1024**2:,.0f} MiB"
+        )
     print(
         f"{args.concurrent}: {normal:.0f} {unit} alone, {during:.0f} during the purge ({during / normal:.0%}); "
         f"purge nice +{args.nice}"

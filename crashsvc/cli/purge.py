@@ -17,6 +17,7 @@ from crashsvc.migrate import upgrade_database
 from crashsvc.models import App, Group
 from crashsvc.purge.aggregates import aggregate_drift, group_ids_of_app, recount_group
 from crashsvc.purge.reports import DEFAULT_BATCH_SIZE, PurgeResult, PurgeScope, ReportPurger, plan_purge
+from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS
 from crashsvc.purge.symbols import plan_symbol_purge, purge_unused_symbols
 
 
@@ -71,11 +72,17 @@ def _summary_text(result: PurgeResult, symbols: dict[str, Any] | None) -> str:
         f"purged {result.total} reports from {len(result.deleted)} app(s) in {result.seconds:.1f} s "
         f"({result.batches} batches, {result.groups_removed} empty groups removed)"
     )
-    if result.space is not None:
+    space = result.space
+    if space is not None:
         text += (
-            f"\nspace: {_mib(result.space.before)} -> {_mib(result.space.after)}, "
-            f"reclaimed {_mib(result.space.reclaimed)} ({result.space.note})"
+            f"\nspace: {_mib(space.before)} -> {_mib(space.after)}, "
+            f"returned to the file system {_mib(space.reclaimed)} ({space.note})"
         )
+        if space.free_before_reclaim is not None:
+            text += (
+                f"\nfree inside the database after deleting: {_mib(space.free_before_reclaim)} "
+                f"(reusable by new reports at once); still free: {_mib(space.free_after or 0)}"
+            )
     if symbols is not None:
         text += f"\nsymbol files purged: {symbols['files']} ({_mib(symbols['bytes'])})"
     return text
@@ -96,6 +103,14 @@ def _summary_text(result: PurgeResult, symbols: dict[str, Any] | None) -> str:
 )
 @click.option("--keep-empty-groups", is_flag=True, help="Keep groups whose reports all went.")
 @click.option(
+    "--reclaim",
+    type=click.Choice(["bounded", "full"]),
+    default="bounded",
+    show_default=True,
+    help="SQLite: return freed pages to the file system for at most "
+    f"{SQLITE_RECLAIM_BUDGET_SECONDS:.0f} s (the rest stays reusable, later runs return it) or all of them.",
+)
+@click.option(
     "--symbols-unused-for",
     type=click.IntRange(min=1),
     metavar="DAYS",
@@ -111,6 +126,7 @@ def purge(
     dry_run: bool,
     batch_size: int,
     keep_empty_groups: bool,
+    reclaim: str,
     symbols_unused_for: int | None,
     yes: bool,
     as_json: bool,
@@ -150,6 +166,7 @@ def purge(
             keep_empty_groups,
             sum(plan.reports for plan in plans),
             interactive,
+            reclaim_budget=None if reclaim == "full" else SQLITE_RECLAIM_BUDGET_SECONDS,
         )
         if symbols_unused_for:
             symbols = purge_unused_symbols(
@@ -168,9 +185,17 @@ def _run(
     keep_empty_groups: bool,
     total: int,
     interactive: bool,
+    *,
+    reclaim_budget: float | None,
 ) -> PurgeResult:
     result = PurgeResult(run_id=uuid.uuid4().hex[:12])  # filled in as batches commit
-    purger = ReportPurger(db, actor=cli_actor(), batch_size=batch_size, keep_empty_groups=keep_empty_groups)
+    purger = ReportPurger(
+        db,
+        actor=cli_actor(),
+        batch_size=batch_size,
+        keep_empty_groups=keep_empty_groups,
+        reclaim_budget=reclaim_budget,
+    )
     try:
         if not interactive:
             return purger.run(scope, default_days, result=result)

@@ -35,7 +35,13 @@ from crashsvc.purge.aggregates import (
     staged_app_ids,
     uncount_staged,
 )
-from crashsvc.purge.space import SpaceReport, database_size, reclaim_space
+from crashsvc.purge.space import (
+    SQLITE_RECLAIM_BUDGET_SECONDS,
+    SpaceReport,
+    database_size,
+    reclaim_space,
+    sqlite_free_pages,
+)
 
 # Statements per batch are fixed (set-based uncount), so larger batches cost less per report; at
 # 20,000 a batch holds SQLite's write lock for about a second on a loaded 2-core machine.
@@ -248,6 +254,7 @@ class ReportPurger:
         batch_size: int = DEFAULT_BATCH_SIZE,
         keep_empty_groups: bool = False,
         reclaim: bool = True,
+        reclaim_budget: float | None = SQLITE_RECLAIM_BUDGET_SECONDS,
         progress: ProgressCallback | None = None,
         pause_ratio: float | None = None,
     ):
@@ -256,6 +263,7 @@ class ReportPurger:
         self.batch_size = batch_size
         self.keep_empty_groups = keep_empty_groups
         self.reclaim = reclaim
+        self.reclaim_budget = reclaim_budget  # SQLite: seconds returning free pages; None: all of them
         self.progress = progress
         self.pause_ratio = (
             pause_ratio
@@ -279,13 +287,25 @@ class ReportPurger:
         events: dict[int, int] = {}
         with self._connection() as connection:
             self._delete_in_batches(connection, cutoffs, scope, result, events)
-            if self.reclaim and result.total:
+            if self._should_reclaim(result):
                 reclaim_started = time.monotonic()
-                result.space = reclaim_space(self.db.engine, before, connection)
+                result.space = reclaim_space(
+                    self.db.engine,
+                    before,
+                    connection,
+                    budget_seconds=self.reclaim_budget,
+                    pause_ratio=self.pause_ratio,
+                )
                 result.reclaim_seconds = time.monotonic() - reclaim_started
         result.seconds = time.monotonic() - started
         self._finish_events(events, result)
         return result
+
+    def _should_reclaim(self, result: PurgeResult) -> bool:
+        """After deleting anything; on SQLite also to return free pages an earlier run left."""
+        if not self.reclaim:
+            return False
+        return bool(result.total) or (self.db.is_sqlite and sqlite_free_pages(self.db.engine) > 0)
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:

@@ -188,3 +188,32 @@ def test_the_purges_large_sqlite_page_cache_leaves_with_its_connection(make_app,
         for connection in pooled:
             connection.close()
     assert pooled and sizes == {-2000}  # SQLite's default: no pooled connection kept the purge's cache
+
+
+def test_sqlite_reclaim_stops_at_its_budget_and_a_later_run_returns_the_rest(make_app, tmp_path):
+    from datetime import timedelta
+
+    from crashsvc.purge.space import sqlite_free_pages
+
+    app = make_app(database_url=f"sqlite:///{tmp_path / 'budget.sqlite3'}")
+    db = app.extensions["crashsvc"].db
+    with db.transaction() as session:
+        app_row = App(name="budget", ingest_key="b" * 40)
+        session.add(app_row)
+    bulk_reports(db, app_row.id, 3000, days=30)
+    with db.engine.connect() as connection:
+        page_size = connection.exec_driver_sql("PRAGMA page_size").scalar()
+    scope = PurgeScope(older_than=timedelta(days=1))
+
+    # No time to return anything: the deleted reports' pages stay free, reusable, and are reported.
+    first = ReportPurger(db, actor="test", batch_size=500, reclaim_budget=0).run(scope, 90).space
+    assert first is not None and first.reclaimed == 0
+    assert first.free_before_reclaim > 0
+    assert first.free_after == first.free_before_reclaim == sqlite_free_pages(db.engine) * page_size
+
+    # The next run deletes nothing, yet returns what the first one left (here without a budget).
+    second = ReportPurger(db, actor="test", reclaim_budget=None).run(scope, 90)
+    assert second.total == 0
+    assert second.space is not None and second.space.reclaimed >= first.free_after
+    assert second.space.free_after == 0 and sqlite_free_pages(db.engine) == 0
+    assert_consistent(db)
