@@ -374,6 +374,10 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, lo
         return purger.run(scope, 90, now=now)
 
     during, result = rate(db, app_id, run, load=load)
+    # The rate alone drifts on a shared machine (843-1,176 HTTP reports/s between runs minutes
+    # apart): measure it after the purge too and compare with the mean of both.
+    after, _ = rate(db, app_id, load=load)
+    normal_mean = (normal + after) / 2
     space = result.space
     print(
         f"purged {result.total:,} reports in {result.batches} batches of {args.batch_size}: "
@@ -388,7 +392,8 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, lo
             f"still free after the reclaim: {(space.free_after or 0) / 1024**2:,.0f} MiB"
         )
     print(
-        f"{args.concurrent}: {normal:.0f} {unit} alone, {during:.0f} during the purge ({during / normal:.0%}); "
+        f"{args.concurrent}: {normal:.0f} {unit} alone before, {after:.0f} alone after, {during:.0f} during "
+        f"the purge ({during / normal_mean:.0%} of the mean alone, {during / normal:.0%} of before); "
         f"purge nice +{args.nice}"
     )
     print(
