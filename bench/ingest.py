@@ -118,6 +118,7 @@ def main() -> None:
                   "echo": echo, "native": native, "native_reduced_load": at70,
                   "echo_one_connection": echo_serial, "native_one_connection": native_serial,
                   "ratio": middle["ratio"], "round_ratios": [entry["ratio"] for entry in rounds],
+                  "round_rps": [(entry["echo"]["rps"], entry["native"]["rps"]) for entry in rounds],
                   "load_average": os.getloadavg(), "cpus": os.cpu_count(),
                   "date": time.strftime("%Y-%m-%d")}
         print(json.dumps(result, indent=2))
