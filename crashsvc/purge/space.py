@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection, Engine
 
 VACUUM_STEP_PAGES = 2048  # 8 MiB of 4 KiB pages per write transaction
 # Wall time (steps and the rests between them) one purge spends returning free pages to the file
-# system on SQLite; steps already started finish, so a run may overrun by one step (well under 1 s).
+# system on SQLite; a step already started finishes, so a run may overrun by one step (up to ~1 s
+# beside a busy writer: 11.2 s in bench/purge.py).
 SQLITE_RECLAIM_BUDGET_SECONDS = 10.0
 PURGED_TABLES = (
     "reports",
