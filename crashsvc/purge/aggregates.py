@@ -210,15 +210,12 @@ def uncount_staged(session: Session) -> set[int]:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("ANALYZE purge_batch"))  # temporary tables get no autovacuum statistics
-    gone_installs: Counter[int] = Counter()
-    for table_index, statements in enumerate(_DECREMENT_SQL):
-        update_sql, delete_sql = statements[dialect]
-        session.execute(update_sql)
-        zeroed = session.execute(delete_sql).scalars()
-        if table_index == 0:  # group_installs: an install left the group
-            gone_installs.update(zeroed)
-        else:
-            zeroed.all()
+    # Tables are taken in the order the worker counts in (installs, groups, days, breakdowns;
+    # crashsvc/groups/counters.py), so a purge and a worker on the same group cannot deadlock.
+    installs_sql, *later_tables = _DECREMENT_SQL
+    update_sql, delete_sql = installs_sql[dialect]
+    session.execute(update_sql)
+    gone_installs: Counter[int] = Counter(session.execute(delete_sql).scalars())  # installs that left a group
     totals = session.execute(_GROUP_TOTALS).all()
     if totals:
         now = utcnow()
@@ -226,6 +223,10 @@ def uncount_staged(session: Session) -> set[int]:
             _UNCOUNT_GROUP,
             [{"group_id": gid, "n": n, "gone": gone_installs[gid], "now": now} for gid, n in totals],
         )
+    for statements in later_tables:
+        update_sql, delete_sql = statements[dialect]
+        session.execute(update_sql)
+        session.execute(delete_sql).scalars().all()
     return {gid for gid, _n in totals}
 
 
