@@ -111,6 +111,11 @@ def _summary_text(result: PurgeResult, symbols: dict[str, Any] | None) -> str:
     f"{SQLITE_RECLAIM_BUDGET_SECONDS:.0f} s (the rest stays reusable, later runs return it) or all of them.",
 )
 @click.option(
+    "--pause-ratio",
+    type=click.FloatRange(min=0),
+    help="Rest after each batch for this fraction of its time (default: 0 on SQLite, 1 on PostgreSQL).",
+)
+@click.option(
     "--symbols-unused-for",
     type=click.IntRange(min=1),
     metavar="DAYS",
@@ -127,6 +132,7 @@ def purge(
     batch_size: int,
     keep_empty_groups: bool,
     reclaim: str,
+    pause_ratio: float | None,
     symbols_unused_for: int | None,
     yes: bool,
     as_json: bool,
@@ -167,6 +173,7 @@ def purge(
             sum(plan.reports for plan in plans),
             interactive,
             reclaim_budget=None if reclaim == "full" else SQLITE_RECLAIM_BUDGET_SECONDS,
+            pause_ratio=pause_ratio,
         )
         if symbols_unused_for:
             symbols = purge_unused_symbols(
@@ -187,6 +194,7 @@ def _run(
     interactive: bool,
     *,
     reclaim_budget: float | None,
+    pause_ratio: float | None,
 ) -> PurgeResult:
     result = PurgeResult(run_id=uuid.uuid4().hex[:12])  # filled in as batches commit
     purger = ReportPurger(
@@ -195,6 +203,7 @@ def _run(
         batch_size=batch_size,
         keep_empty_groups=keep_empty_groups,
         reclaim_budget=reclaim_budget,
+        pause_ratio=pause_ratio,
     )
     try:
         if not interactive:

@@ -46,13 +46,19 @@ from crashsvc.purge.space import (
 # Statements per batch are fixed (set-based uncount), so larger batches cost less per report; at
 # 20,000 a batch holds SQLite's write lock for about a second on a loaded 2-core machine.
 DEFAULT_BATCH_SIZE = 20_000
-# After each batch on SQLite (one writer at a time) the purge rests for this fraction of the batch's
-# own duration, so the worker storing new reports gets the write lock that long instead of losing
-# every race to the next batch. PostgreSQL's deletes block no insert, but the purge's backend keeps a
-# core busy: on a machine where the database shares the CPUs with the workers (2 cores, bench/purge.py,
-# 1M of 2M time-ordered) a writer kept 63% of its store rate without rests and 88% with this ratio,
-# for 18 -> 28 s of purge.
-SQLITE_PAUSE_RATIO = 1.0
+# After each batch the purge may rest for this fraction of the batch's own duration.
+# PostgreSQL's deletes block no insert, but the purge's backend keeps a core busy: on a machine where
+# the database shares the CPUs with the workers (2 cores, bench/purge.py, 1M of 2M time-ordered) a
+# writer kept 63% of its store rate without rests and 88% with ratio 1, for 18 -> 28 s of purge.
+# SQLite has one write lock, and the batches need it for the same total time whatever the ratio:
+# rests only spread it over a longer purge. With the bounded space reclaim (bench/purge.py, 1M of
+# 2M time-ordered, 2 cores) ratio 0 took 47-53 s, the bench's writer storing at 23% of its rate
+# meanwhile (ratio 1: about half, for 90+ s; 80% would need ratio ~4). Delayed stores wait in the
+# durable queue, never lost. HTTP ingestion (Redis only) took 736-807 reports/s during every purge
+# measured, rests or not; ratio 0.25 only stretched the purge to 73 s. So SQLite does not rest by
+# default; ``pause_ratio`` (``crashsvc purge --pause-ratio``) brings rests back where the worker's
+# store rate during the purge matters more than its length. docs/performance.md, Purge.
+SQLITE_PAUSE_RATIO = 0.0
 POSTGRES_PAUSE_RATIO = 1.0
 # The purge's own SQLite connection gets a large page cache: a batch dirties pages all over the
 # report indexes (the random UUID key above all), and with the default 2 MiB cache they spill to
