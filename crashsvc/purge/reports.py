@@ -52,9 +52,9 @@ DEFAULT_BATCH_SIZE = 20_000
 # writer kept 63% of its store rate without rests and 88% with ratio 1, for 18 -> 28 s of purge.
 # SQLite has one write lock, and the batches need it for the same total time whatever the ratio:
 # rests only spread it over a longer purge. With the bounded space reclaim (bench/purge.py, 1M of
-# 2M time-ordered, 2 cores) ratio 0 took 47-53 s, the bench's writer storing at 23% of its rate
+# 2M time-ordered, 2 cores) ratio 0 took 47-58 s, the bench's writer storing at 23% of its rate
 # meanwhile (ratio 1: about half, for 90+ s; 80% would need ratio ~4). Delayed stores wait in the
-# durable queue, never lost. HTTP ingestion (Redis only) took 736-807 reports/s during every purge
+# durable queue, never lost. HTTP ingestion (Redis only) took 706-848 reports/s during every purge
 # measured, rests or not; ratio 0.25 only stretched the purge to 73 s. So SQLite does not rest by
 # default; ``pause_ratio`` (``crashsvc purge --pause-ratio``) brings rests back where the worker's
 # store rate during the purge matters more than its length. docs/performance.md, Purge.
