@@ -48,6 +48,16 @@ end
 """
 
 
+def wait_until_up(port: int, attempts: int = 100) -> None:
+    """Wait (up to ~10 s) for the web server on ``port`` to answer its health check."""
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def wrk(url: str, script: Path, seconds: int, connections: int, threads: int = 2) -> dict:
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
@@ -84,12 +94,7 @@ def main() -> None:
                             "--access-logformat", ACCESS_LOG_FORMAT, "bench.ingest_server:create()"],
                            env=env, cwd=ROOT)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(port)
         report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
         report["report_id"] = "REPORT_ID"
         body = json.dumps(report)

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -37,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bench.ingest import WRK_SCRIPT  # noqa: E402
+from bench.ingest import WRK_SCRIPT, wait_until_up  # noqa: E402
 from crashsvc.db import Database  # noqa: E402
 from crashsvc.groups.counters import count_report  # noqa: E402
 from crashsvc.migrate import upgrade_database  # noqa: E402
@@ -249,12 +248,7 @@ def ingest_server(url: str, ingest_key: str) -> Iterator[Callable[[threading.Eve
             counts[0] += one_round()
 
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(port)
         one_round()  # warm-up
         yield load
     finally:
