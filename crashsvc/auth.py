@@ -15,8 +15,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import g, request
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from crashsvc.db import is_transient_database_error
 from crashsvc.errors import Forbidden, NotFound, Unauthorized
 from crashsvc.models import ApiToken, App, Membership, User
 from crashsvc.models.base import utcnow
@@ -68,8 +70,15 @@ class IngestKeyCache:
         entry = self._entries.get(key)
         if entry is not None and entry[0] > now:
             return entry[1]
-        with session_factory() as session:
-            row = session.execute(select(App.id, App.rate_limit_per_minute).where(App.ingest_key == key)).first()
+        try:
+            with session_factory() as session:
+                row = session.execute(select(App.id, App.rate_limit_per_minute).where(App.ingest_key == key)).first()
+        except SQLAlchemyError as error:
+            # Ingestion only needs Redis: during a database outage a key that was valid moments
+            # ago stays valid (stale, not refreshed), so SDKs keep reporting and nothing waits.
+            if entry is not None and is_transient_database_error(error):
+                return entry[1]
+            raise
         found = IngestApp(row.id, row.rate_limit_per_minute) if row else None
         if len(self._entries) > 10_000:
             self._entries.clear()

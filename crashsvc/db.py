@@ -13,6 +13,8 @@ from pathlib import Path
 from flask import Flask, g
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -73,6 +75,14 @@ def _drop_if_closed_by_server(dbapi_connection, _record, _proxy) -> None:
     poll.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
     if poll.poll(0):
         raise exc.InvalidatePoolError("the server closed the pooled connection")
+
+
+def is_transient_database_error(error: BaseException) -> bool:
+    """True for database errors that say nothing about the request or report: an outage, a
+    dropped connection, a lock, an exhausted pool. The worker retries them; the web answers 503."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeout)
 
 
 WRITE_OPTION = "crashsvc_write_transaction"

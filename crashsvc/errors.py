@@ -10,7 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+
+from crashsvc.db import is_transient_database_error
 
 
 class ApiError(Exception):
@@ -133,6 +136,16 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_html() and status in (404, 405):
             return error  # no web UI installed: werkzeug's own page
         return error_response(status, code, error.description or code)
+
+    @app.errorhandler(SQLAlchemyError)
+    def handle_database_error(error: SQLAlchemyError) -> Response:
+        if not is_transient_database_error(error):
+            return handle_unexpected(error)
+        # An outage or a dropped connection is nobody's bad input: 503 and a retry, like ingestion
+        # when Redis is down, never a 500. Only the type is logged (the text may quote values).
+        app.logger.warning("database_unavailable", extra={"error_type": type(error).__name__,
+                                                         "path": request.path})
+        return handle_api_error(Unavailable("The database is unreachable; retry later.", retry_after=5))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crashsvc import metrics
+from crashsvc.db import is_transient_database_error
 from crashsvc.models import Report
 from crashsvc.purge.deletion import delete_tombstoned_reports, tombstoned
 from crashsvc.queue import RAW_PREFIX
@@ -47,13 +47,6 @@ class Outcome:
     report_id: str
     result: str | None = None
     error: Exception | None = None
-
-
-def is_transient(error: BaseException) -> bool:
-    """True for database errors that say nothing about the report (outage, dropped connection, lock)."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | PoolTimeout)
 
 
 def database_reachable(services: Services) -> bool:
@@ -89,7 +82,7 @@ def process_reports(services: Services, report_ids: list[str]) -> dict[str, Outc
         with services.db.sessions() as session:
             stored = set(session.scalars(select(Report.id).where(Report.id.in_(report_ids))))
     except SQLAlchemyError as error:
-        if not is_transient(error):
+        if not is_transient_database_error(error):
             raise
         return {report_id: _transient(report_id, error) for report_id in report_ids}
     from workers.symbolicate import refresh_symbol_index
@@ -121,7 +114,7 @@ def process_reports(services: Services, report_ids: list[str]) -> dict[str, Outc
         try:
             pipeline.run_pipeline(ctx, stages)
         except Exception as error:
-            outcomes[report_id] = (_transient(report_id, error) if is_transient(error)
+            outcomes[report_id] = (_transient(report_id, error) if is_transient_database_error(error)
                                    else _failed(report_id, error, "pipeline"))
             continue
         contexts.append(ctx)
@@ -143,7 +136,7 @@ def _store_all(services: Services, contexts: list[ProcessingContext]) -> dict[st
             inserted = _insert_all(session, contexts, outcomes)
             count_reports_in_groups(session, [(report.group_id, report) for report in inserted])
     except SQLAlchemyError as error:
-        if not is_transient(error):
+        if not is_transient_database_error(error):
             raise
         return {ctx.report_id: _transient(ctx.report_id, error) for ctx in contexts}
     group_ids = {report.id: report.group_id for report in inserted}
@@ -164,7 +157,7 @@ def _insert_all(session: Session, contexts: list[ProcessingContext],
         with session.begin_nested():
             inserted = insert_reports(session, contexts, groups)
     except SQLAlchemyError as error:
-        if is_transient(error):
+        if is_transient_database_error(error):
             raise
     else:
         outcomes.update((ctx.report_id, Outcome(ctx.report_id, "stored")) for ctx in contexts)
@@ -184,7 +177,7 @@ def _insert_all(session: Session, contexts: list[ProcessingContext],
             else:
                 outcomes[ctx.report_id] = _failed(ctx.report_id, error, "store")
         except SQLAlchemyError as error:
-            if is_transient(error):
+            if is_transient_database_error(error):
                 raise
             outcomes[ctx.report_id] = _failed(ctx.report_id, error, "store")
     return inserted

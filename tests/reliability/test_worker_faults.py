@@ -147,3 +147,38 @@ def test_database_outage_during_processing_pauses_workers_and_loses_nothing(serv
         svc.assert_exactly_once()
     finally:
         proxy.close()
+
+
+@pytest.mark.fault
+@pytest.mark.postgres
+def test_the_read_api_answers_503_while_the_database_is_cut_and_recovers(service, postgres_database):
+    """A database outage is nobody's bad input: 503 ``unavailable`` with Retry-After, never a 500."""
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_database)
+    url = make_url(postgres_database)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        svc = service(database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        headers = {"Authorization": f"Bearer {svc.factory.token(svc.factory.user(admin=True))}"}
+        groups = f"/api/v1/apps/{svc.factory.app_row().id}/groups"
+        assert svc.client.get(groups, headers=headers).status_code == 200
+        svc.services.ingest_keys.ttl = 0  # every lookup would go to the database
+        assert svc.post() == 202
+        other_key = svc.factory.app_row("never-seen").ingest_key
+        proxy.cut()
+        for _ in range(3):  # the pooled connection the server closed, then refused new ones
+            response = svc.client.get(groups, headers=headers)
+            assert response.status_code == 503, response.get_data(as_text=True)
+            assert response.get_json()["error"]["code"] == "unavailable"
+            assert int(response.headers["Retry-After"]) > 0
+        assert svc.post() == 202  # a key valid moments ago stays valid: ingestion needs only Redis
+        unknown = svc.client.post("/api/v1/reports", json=svc.factory.report(),
+                                  headers={"X-Crashsvc-Key": other_key})
+        assert unknown.status_code == 503 and unknown.get_json()["error"]["code"] == "unavailable"
+        proxy.restore()
+        assert svc.client.get(groups, headers=headers).status_code == 200
+    finally:
+        proxy.close()
