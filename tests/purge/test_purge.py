@@ -153,14 +153,20 @@ def test_every_purge_is_audited_with_its_scope_and_count(factory, aged):
     assert [e["id"] for e in listed] == [event.id]
 
 
-def test_fresh_sqlite_database_has_incremental_auto_vacuum_and_purge_gives_space_back(make_app, tmp_path):
-    app = make_app(database_url=f"sqlite:///{tmp_path / 'space.sqlite3'}")
+def _sqlite_db_with_reports(make_app, tmp_path, name: str, count: int):
+    """A fresh SQLite database (own file) holding ``count`` bulk reports of one app over 30 days."""
+    app = make_app(database_url=f"sqlite:///{tmp_path / f'{name}.sqlite3'}")
     db = app.extensions["crashsvc"].db
-    assert sqlite_auto_vacuum(db.engine) == 2
     with db.transaction() as session:
-        app_row = App(name="space", ingest_key="k" * 40)
+        app_row = App(name=name, ingest_key=name[0] * 40)
         session.add(app_row)
-    bulk_reports(db, app_row.id, 3000, days=30)
+    bulk_reports(db, app_row.id, count, days=30)
+    return db
+
+
+def test_fresh_sqlite_database_has_incremental_auto_vacuum_and_purge_gives_space_back(make_app, tmp_path):
+    db = _sqlite_db_with_reports(make_app, tmp_path, "space", 3000)
+    assert sqlite_auto_vacuum(db.engine) == 2
     purger = ReportPurger(db, actor="test", batch_size=500)
     from datetime import timedelta
 
@@ -172,12 +178,7 @@ def test_fresh_sqlite_database_has_incremental_auto_vacuum_and_purge_gives_space
 
 
 def test_the_purges_large_sqlite_page_cache_leaves_with_its_connection(make_app, tmp_path):
-    app = make_app(database_url=f"sqlite:///{tmp_path / 'cache.sqlite3'}")
-    db = app.extensions["crashsvc"].db
-    with db.transaction() as session:
-        app_row = App(name="cache", ingest_key="c" * 40)
-        session.add(app_row)
-    bulk_reports(db, app_row.id, 300, days=30)
+    db = _sqlite_db_with_reports(make_app, tmp_path, "cache", 300)
     from datetime import timedelta
 
     ReportPurger(db, actor="test", batch_size=50).run(PurgeScope(older_than=timedelta(days=1)), 90)
@@ -195,12 +196,7 @@ def test_sqlite_reclaim_stops_at_its_budget_and_a_later_run_returns_the_rest(mak
 
     from crashsvc.purge.space import sqlite_free_pages
 
-    app = make_app(database_url=f"sqlite:///{tmp_path / 'budget.sqlite3'}")
-    db = app.extensions["crashsvc"].db
-    with db.transaction() as session:
-        app_row = App(name="budget", ingest_key="b" * 40)
-        session.add(app_row)
-    bulk_reports(db, app_row.id, 3000, days=30)
+    db = _sqlite_db_with_reports(make_app, tmp_path, "budget", 3000)
     with db.engine.connect() as connection:
         page_size = connection.exec_driver_sql("PRAGMA page_size").scalar()
     scope = PurgeScope(older_than=timedelta(days=1))
