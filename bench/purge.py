@@ -7,7 +7,11 @@ installs and ~500 bytes of JSON each; the group aggregates are built from them w
 transaction per report: the row plus ``count_report``) for a few seconds alone (its normal rate)
 and again during ``ReportPurger.run`` on the older half; the purge's time, the writer's rate
 during it, and the process's RSS (sampled per batch) are printed. Groups are checked afterwards
-against a recount (sample).
+against a recount (sample). With ``--concurrent http`` the load is HTTP ingestion instead (the
+real gunicorn + Valkey under ``wrk``, see ``ingest_server``). The rate alone is measured in
+``--alone-windows`` windows before the purge and as many after; every window and the purge print
+who had the CPU (cores per role, iowait, steal: ``bench/purge_usage.py``), how busy the disk was,
+and Valkey's fsync stalls.
 
     .venv/bin/python bench/purge.py [--reports 2000000] [--database-url URL] [--batch-size 20000]
 """
@@ -26,7 +30,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,9 +39,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from redis import Redis  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.ingest import WRK_SCRIPT, wait_until_up  # noqa: E402
+from bench.purge_usage import UsageProbe, children  # noqa: E402
 from crashsvc.db import Database  # noqa: E402
 from crashsvc.groups.counters import count_report  # noqa: E402
 from crashsvc.migrate import upgrade_database  # noqa: E402
@@ -198,8 +205,29 @@ def writer(db: Database, app_id: int, stop: threading.Event, counts: list[int]) 
         counts[0] += 1
 
 
+@dataclass
+class Beside:
+    """What runs beside the purge: the HTTP load (None: the store writer), and what watches it."""
+
+    load: Callable[[threading.Event, list[int]], None] | None = None
+    probe: UsageProbe = field(default_factory=UsageProbe)
+    valkey: Redis | None = None
+
+    def valkey_counters(self) -> dict[str, int]:
+        """Valkey: AOF rewrites so far, and the fsync stalls it logged (latency monitor, >= 10 ms)."""
+        if self.valkey is None:
+            return {}
+        info = self.valkey.info("persistence")
+        stalls = self.valkey.execute_command("LATENCY", "HISTORY", "aof-fsync-always")
+        return {
+            "rewrites": int(info.get("aof_rewrites", 0)),
+            "stall_seconds": len(stalls),  # at most one sample per second
+            "worst_stall_ms": max((int(ms) for _at, ms in stalls), default=0),
+        }
+
+
 @contextmanager
-def ingest_server(url: str, ingest_key: str) -> Iterator[Callable[[threading.Event, list[int]], None]]:
+def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str = "even") -> Iterator[Beside]:
     """Valkey and gunicorn (2 workers, 4 gthread threads each), on the purge's database; yields an HTTP load.
 
     ``crashsvc serve`` now uses its slow-client-safe worker class; the figures in docs/performance.md
@@ -207,10 +235,17 @@ def ingest_server(url: str, ingest_key: str) -> Iterator[Callable[[threading.Eve
 
     The load (``wrk``, 16 connections, ``tests/data/ios_crash.json`` with a fresh id each) runs in
     1-second rounds (at most 1 s of the rate falls after the purge) until its event is set, adding
-    accepted (202) reports to ``counts[0]``.
+    accepted (202) reports to ``counts[0]`` and each round's rate to the rest of ``counts``.
+
+    ``split``: with one gunicorn of 2 workers ("shared", the figures before 2026-11-29 08:00) the
+    workers race to accept each round's 16 new connections on their shared socket, and the split
+    lands anywhere from 16/0 to 8/8: a round with every connection on one worker (one GIL, about one
+    core) takes about half the rate of an even one, and the rate alone moved between 565 and 976
+    reports/s in windows of the same run. "even" (default): two gunicorns of one worker each, on two
+    ports, each driven by its own ``wrk`` with 8 of the 16 connections, so every round splits 8/8.
     """
     work = Path(tempfile.mkdtemp(prefix="purge-bench-ingest-"))
-    valkey = EmbeddedValkey(work / "valkey")
+    valkey = EmbeddedValkey(work / "valkey", fsync=fsync)
     valkey.start()
     env = dict(
         os.environ,
@@ -220,62 +255,125 @@ def ingest_server(url: str, ingest_key: str) -> Iterator[Callable[[threading.Eve
         CRASHSVC_RATE_LIMIT_PER_MINUTE="0",
         CRASHSVC_LOG_LEVEL="WARNING",
     )
-    port = 18766
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--worker-class", "gthread", "--threads", "4", "--access-logfile", "/dev/null",
-         "crashsvc.app:create_app()"],
-        env=env,
-        cwd=ROOT,
-    )  # fmt: skip
+    ports, workers, per_wrk = (
+        ([18766, 18767], "1", ["-t1", "-c8"]) if split == "even" else ([18766], "2", ["-t2", "-c16"])
+    )
+    webs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
+             "--worker-class", "gthread", "--threads", "4", "--access-logfile", "/dev/null",
+             "crashsvc.app:create_app()"],
+            env=env,
+            cwd=ROOT,
+        )
+        for port in ports
+    ]  # fmt: skip
     report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
     report["report_id"] = "REPORT_ID"
     script = work / "post.lua"
     script.write_text(WRK_SCRIPT % {"key": ingest_key, "body": json.dumps(report)})
-    target = f"http://127.0.0.1:{port}/api/v1/reports"
 
-    def one_round() -> int:
-        out = subprocess.run(
-            ["wrk", "-t2", "-c16", "-d1s", "-s", str(script), target],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        requests = int(re.search(r"RESULT (\d+)", out).group(1))
-        rejected = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        return requests - (int(rejected.group(1)) if rejected else 0)
+    def one_round() -> tuple[int, float]:
+        started = time.monotonic()
+        runs = [
+            subprocess.Popen(
+                ["wrk", *per_wrk, "-d1s", "-s", str(script), f"http://127.0.0.1:{port}/api/v1/reports"],
+                stdout=subprocess.PIPE, text=True,
+            )
+            for port in ports
+        ]  # fmt: skip
+        accepted = 0
+        for run in runs:
+            out = run.communicate()[0]
+            if run.returncode:
+                raise RuntimeError(f"wrk exited with {run.returncode}")
+            requests = int(re.search(r"RESULT (\d+)", out).group(1))
+            rejected = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            accepted += requests - (int(rejected.group(1)) if rejected else 0)
+        return accepted, accepted / (time.monotonic() - started)
 
     def load(stop: threading.Event, counts: list[int]) -> None:
         while not stop.is_set():
-            counts[0] += one_round()
+            accepted, per_second = one_round()
+            counts[0] += accepted
+            counts.append(per_second)
 
+    client = Redis.from_url(valkey.url)
     try:
-        wait_until_up(port)
+        for port in ports:
+            wait_until_up(port)
         one_round()  # warm-up
-        yield load
+        client.config_set("latency-monitor-threshold", 10)
+        roles = {
+            "web": lambda: [pid for web in webs for pid in (web.pid, *children(web.pid))],
+            "valkey": lambda: [valkey.process.pid],
+        }
+        yield Beside(load, UsageProbe(roles), client)
     finally:
-        web.terminate()
-        web.wait(10)
+        client.close()
+        for web in webs:
+            web.terminate()
+        for web in webs:
+            web.wait(10)
         valkey.stop()
+
+
+@dataclass
+class Phase:
+    """One measured stretch: the concurrent rate, and where the CPU, disk and Valkey's fsyncs went."""
+
+    name: str
+    rate: float
+    usage: str
+    rounds: list[float]
+    valkey: dict[str, int]
+
+    def line(self, unit: str) -> str:
+        text = f"{self.name}: {self.rate:.0f} {unit}"
+        if self.rounds:
+            ordered = sorted(self.rounds)
+            text += (
+                f" (1 s rounds: min {ordered[0]:.0f}, median {ordered[len(ordered) // 2]:.0f}, "
+                f"max {ordered[-1]:.0f})"
+            )
+        if self.valkey:
+            text += (
+                f"; Valkey AOF rewrites {self.valkey['rewrites']}, seconds with an fsync stall >= 10 ms "
+                f"{self.valkey['stall_seconds']} (worst {self.valkey['worst_stall_ms']} ms)"
+            )
+        return f"{text}\n    {self.usage}"
 
 
 def rate(
     db: Database,
     app_id: int,
-    during: callable | None = None,
+    beside: Beside,
+    name: str,
+    during: Callable[[], Any] | None = None,
     seconds: float = 5.0,
-    load: Callable[[threading.Event, list[int]], None] | None = None,
-) -> tuple[float, object]:
-    """Stores (or, with ``load``, HTTP reports accepted) per second, alone or while ``during`` runs."""
+) -> tuple[Phase, Any]:
+    """Stores (or, with an HTTP load, reports accepted) per second, alone or while ``during`` runs."""
     stop, counts = threading.Event(), [0]
-    if load is None:
+    if beside.load is None:
         thread = threading.Thread(target=writer, args=(db, app_id, stop, counts))
     else:
-        thread = threading.Thread(target=load, args=(stop, counts))
-    started = time.monotonic()
+        thread = threading.Thread(target=beside.load, args=(stop, counts))
+    before = beside.valkey_counters()
+    if beside.valkey is not None:
+        beside.valkey.execute_command("LATENCY", "RESET")
+    first = beside.probe.snapshot()
     thread.start()
     outcome = during() if during else time.sleep(seconds)
     stop.set()
     thread.join()
-    return counts[0] / (time.monotonic() - started), outcome
+    last = beside.probe.snapshot()
+    after = beside.valkey_counters()
+    if after:
+        after["rewrites"] -= before["rewrites"]
+    phase = Phase(
+        name, counts[0] / (last.at - first.at), beside.probe.describe(first, last), counts[1:], after
+    )
+    return phase, outcome
 
 
 def main() -> None:
@@ -306,6 +404,24 @@ def main() -> None:
     )
     parser.add_argument(
         "--nice", type=int, default=0, help="Lower the purging thread's CPU priority by this."
+    )
+    parser.add_argument(
+        "--alone-windows",
+        type=int,
+        default=3,
+        help="5-second windows of the load alone, before and again after the purge.",
+    )
+    parser.add_argument(
+        "--http-split",
+        choices=("even", "shared"),
+        default="even",
+        help="HTTP: two single-worker servers with 8 connections each, or one 2-worker server (racing to accept).",
+    )
+    parser.add_argument(
+        "--valkey-fsync",
+        choices=("always", "everysec", "no"),
+        default="always",
+        help="HTTP: Valkey's appendfsync (always, as crashsvc serve; the others only to tell disk from CPU).",
     )
     stage = parser.add_mutually_exclusive_group()
     stage.add_argument(
@@ -341,15 +457,21 @@ def main() -> None:
             return
     with db.sessions() as session:
         ingest_key = session.scalar(select(App.ingest_key).where(App.id == app_id))
-    with ingest_server(url, ingest_key) if args.concurrent == "http" else nullcontext() as load:
-        purge(db, app_id, now, args, load)
+    if args.concurrent == "http":
+        with ingest_server(url, ingest_key, args.valkey_fsync, args.http_split) as beside:
+            purge(db, app_id, now, args, beside)
+    else:
+        purge(db, app_id, now, args, Beside())
     db.dispose()
 
 
-def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, load: Any) -> None:
-    unit = "HTTP reports accepted/s" if load else "stores/s"
+def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, beside: Beside) -> None:
+    unit = "HTTP reports accepted/s" if beside.load else "stores/s"
     load_before = os.getloadavg()
-    normal, _ = rate(db, app_id, load=load)
+    # The rate alone drifts on a shared machine (843-1,176 HTTP reports/s between runs minutes
+    # apart): it is measured in several windows before the purge and as many after, and the rate
+    # during the purge is compared with their mean (the spread is printed beside it).
+    alone = [rate(db, app_id, beside, f"alone before {i + 1}")[0] for i in range(args.alone_windows)]
     samples: list[float] = []
     purger = ReportPurger(
         db,
@@ -367,11 +489,14 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, lo
             os.nice(args.nice)  # Linux: this thread only (the writer thread keeps its priority)
         return purger.run(scope, 90, now=now)
 
-    during, result = rate(db, app_id, run, load=load)
-    # The rate alone drifts on a shared machine (843-1,176 HTTP reports/s between runs minutes
-    # apart): measure it after the purge too and compare with the mean of both.
-    after, _ = rate(db, app_id, load=load)
-    normal_mean = (normal + after) / 2
+    during, result = rate(db, app_id, beside, "during the purge", run)
+    alone += [rate(db, app_id, beside, f"alone after {i + 1}")[0] for i in range(args.alone_windows)]
+    for phase in alone[: args.alone_windows] + [during] + alone[args.alone_windows :]:
+        print(phase.line(unit))
+    rates = [phase.rate for phase in alone]
+    normal_mean = sum(rates) / len(rates)
+    before_mean = sum(rates[: args.alone_windows]) / args.alone_windows
+    after_mean = sum(rates[args.alone_windows :]) / args.alone_windows
     space = result.space
     print(
         f"purged {result.total:,} reports in {result.batches} batches of {args.batch_size}: "
@@ -386,9 +511,11 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, lo
             f"still free after the reclaim: {(space.free_after or 0) / 1024**2:,.0f} MiB"
         )
     print(
-        f"{args.concurrent}: {normal:.0f} {unit} alone before, {after:.0f} alone after, {during:.0f} during "
-        f"the purge ({during / normal_mean:.0%} of the mean alone, {during / normal:.0%} of before); "
-        f"purge nice +{args.nice}"
+        f"{args.concurrent}: {before_mean:.0f} {unit} alone before, {after_mean:.0f} alone after "
+        f"(windows {min(rates):.0f}-{max(rates):.0f}), {during.rate:.0f} during the purge "
+        f"(**{during.rate / normal_mean:.0%} of the mean alone**, {during.rate / before_mean:.0%} of before); "
+        f"purge nice +{args.nice}; HTTP split {args.http_split if beside.load else '-'}, "
+        f"Valkey appendfsync {args.valkey_fsync if beside.load else '-'}"
     )
     print(
         f"RSS per batch: first {samples[0]:.0f} MiB, max {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB"
