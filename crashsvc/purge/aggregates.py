@@ -82,6 +82,11 @@ _CREATE_BATCH = {
     "sqlite": "CREATE TEMPORARY TABLE IF NOT EXISTS purge_batch (rid INTEGER, app_id INTEGER, "
     "group_id INTEGER, day TEXT, app_version TEXT, os_version TEXT, device_model TEXT, install_hash TEXT)",
 }
+# SQLite: one aggregate table's per-key amounts of the staged batch (``_decrement_sql``); a key is
+# (group_id, key1) or (group_id, key1, key2), the columns untyped so each compares as its table's.
+_CREATE_AMOUNTS = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS purge_amounts (group_id INTEGER, key1, key2, n INTEGER)"
+)
 
 # Per-key decrements of the staged batch: reports without a group, install or value count nowhere
 # (``breakdown_values``: empty values are not counted).
@@ -112,29 +117,34 @@ _UNCOUNT_GROUP = text(
 ).bindparams(bindparam("now", type_=UtcDateTime()))
 
 
-def _decrement_sql(table: str, keys: tuple[str, ...], amounts: str) -> dict[str, tuple[Any, Any]]:
-    """Per dialect: ``UPDATE … FROM`` the per-key amounts, and the ``DELETE`` of those keys left at zero.
+def _decrement_sql(table: str, keys: tuple[str, ...], amounts: str) -> dict[str, tuple[Any, ...]]:
+    """Per dialect: the statements subtracting the per-key amounts; the last deletes the keys left at zero.
 
-    Both statements join the staged keys to the table's primary key (one probe per key, whatever
-    the group's size). Only keys this batch decremented are deleted, so a row another writer
-    brought back above zero meanwhile is untouched; the delete returns each removed row's group.
+    Both the update and the delete join the staged keys to the table's primary key (one probe per
+    key, whatever the group's size). Only keys this batch decremented are deleted, so a row another
+    writer brought back above zero meanwhile is untouched; the delete returns each removed row's group.
     """
     match = " AND ".join(f"{table}.{key} = b.{key}" for key in keys)
-    update_sql = text(f"UPDATE {table} SET count = {table}.count - b.n FROM ({amounts}) AS b WHERE {match}")
+    # SQLite has no DELETE … USING; a row-value IN would probe the group only, not the key. The
+    # amounts go to PURGE_AMOUNTS first: computed inside both statements they cost two sorts of the
+    # whole batch (half of the uncount's time: 0.22 of 0.48 s per 100,000 reports).
+    slots = ("group_id", "key1", "key2")[: len(keys)]
+    by_slot = " AND ".join(f"{table}.{key} = a.{slot}" for key, slot in zip(keys, slots, strict=True))
     return {
         "postgresql": (
-            update_sql,
+            text(f"UPDATE {table} SET count = {table}.count - b.n FROM ({amounts}) AS b WHERE {match}"),
             text(
                 f"DELETE FROM {table} USING ({amounts}) AS b WHERE {match} AND {table}.count <= 0 "
                 f"RETURNING {table}.group_id"
             ),
         ),
-        # SQLite has no DELETE … USING; a row-value IN would probe the group only, not the key.
         "sqlite": (
-            update_sql,
+            text("DELETE FROM purge_amounts"),
+            text(f"INSERT INTO purge_amounts ({', '.join(slots)}, n) SELECT * FROM ({amounts})"),
+            text(f"UPDATE {table} SET count = {table}.count - a.n FROM purge_amounts AS a WHERE {by_slot}"),
             text(
-                f"DELETE FROM {table} WHERE rowid IN (SELECT {table}.rowid FROM ({amounts}) AS b "
-                f"JOIN {table} ON {match} WHERE {table}.count <= 0) RETURNING group_id"
+                f"DELETE FROM {table} WHERE rowid IN (SELECT {table}.rowid FROM purge_amounts AS a "
+                f"JOIN {table} ON {by_slot} WHERE {table}.count <= 0) RETURNING group_id"
             ),
         ),
     }
@@ -173,6 +183,8 @@ def delete_and_stage(session: Session, condition: Any, limit: int | None = None)
     """
     dialect = session.get_bind().dialect.name
     session.execute(text(_CREATE_BATCH[dialect]))
+    if dialect == "sqlite":
+        session.execute(text(_CREATE_AMOUNTS))
     session.execute(delete(PURGE_BATCH))  # empty unless this transaction staged a batch already
     staged = [c.name for c in PURGE_BATCH.c if c.name != "rid"]
     if dialect == "sqlite":
@@ -213,8 +225,9 @@ def uncount_staged(session: Session) -> set[int]:
     # Tables are taken in the order the worker counts in (installs, groups, days, breakdowns;
     # crashsvc/groups/counters.py), so a purge and a worker on the same group cannot deadlock.
     installs_sql, *later_tables = _DECREMENT_SQL
-    update_sql, delete_sql = installs_sql[dialect]
-    session.execute(update_sql)
+    *update_sql, delete_sql = installs_sql[dialect]
+    for statement in update_sql:
+        session.execute(statement)
     gone_installs: Counter[int] = Counter(session.execute(delete_sql).scalars())  # installs that left a group
     totals = session.execute(_GROUP_TOTALS).all()
     if totals:
@@ -224,8 +237,9 @@ def uncount_staged(session: Session) -> set[int]:
             [{"group_id": gid, "n": n, "gone": gone_installs[gid], "now": now} for gid, n in totals],
         )
     for statements in later_tables:
-        update_sql, delete_sql = statements[dialect]
-        session.execute(update_sql)
+        *update_sql, delete_sql = statements[dialect]
+        for statement in update_sql:
+            session.execute(statement)
         session.execute(delete_sql).scalars().all()
     return {gid for gid, _n in totals}
 
