@@ -258,16 +258,18 @@ def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str =
     ports, workers, per_wrk = (
         ([18766, 18767], "1", ["-t1", "-c8"]) if split == "even" else ([18766], "2", ["-t2", "-c16"])
     )
-    webs = [
-        subprocess.Popen(
+    webs = []
+    for port in ports:
+        webs.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
              "--worker-class", "gthread", "--threads", "4", "--access-logfile", "/dev/null",
              "crashsvc.app:create_app()"],
             env=env,
             cwd=ROOT,
-        )
-        for port in ports
-    ]  # fmt: skip
+        ))  # fmt: skip
+        # One at a time: two apps starting together on a fresh data dir race to create its
+        # secrets file (crashsvc/keys.py), and one of them fails to boot.
+        wait_until_up(port)
     report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
     report["report_id"] = "REPORT_ID"
     script = work / "post.lua"
@@ -300,8 +302,6 @@ def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str =
 
     client = Redis.from_url(valkey.url)
     try:
-        for port in ports:
-            wait_until_up(port)
         one_round()  # warm-up
         client.config_set("latency-monitor-threshold", 10)
         roles = {
