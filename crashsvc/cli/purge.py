@@ -16,7 +16,7 @@ from crashsvc.db import Database
 from crashsvc.migrate import upgrade_database
 from crashsvc.models import App, Group
 from crashsvc.purge.aggregates import aggregate_drift, group_ids_of_app, recount_group
-from crashsvc.purge.reports import DEFAULT_BATCH_SIZE, PurgeResult, PurgeScope, ReportPurger, plan_purge
+from crashsvc.purge.reports import PurgeResult, PurgeScope, ReportPurger, plan_purge
 from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS
 from crashsvc.purge.symbols import plan_symbol_purge, purge_unused_symbols
 
@@ -97,9 +97,7 @@ def _summary_text(result: PurgeResult, symbols: dict[str, Any] | None) -> str:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=DEFAULT_BATCH_SIZE,
-    show_default=True,
-    help="Reports per transaction.",
+    help="Reports per transaction [default: 100,000 on SQLite, 20,000 on PostgreSQL].",
 )
 @click.option("--keep-empty-groups", is_flag=True, help="Keep groups whose reports all went.")
 @click.option(
@@ -129,7 +127,7 @@ def purge(
     app_ref: str | None,
     group_id: int | None,
     dry_run: bool,
-    batch_size: int,
+    batch_size: int | None,
     keep_empty_groups: bool,
     reclaim: str,
     pause_ratio: float | None,
@@ -188,7 +186,7 @@ def _run(
     db: Database,
     scope: PurgeScope,
     default_days: int,
-    batch_size: int,
+    batch_size: int | None,
     keep_empty_groups: bool,
     total: int,
     interactive: bool,

@@ -43,22 +43,27 @@ from crashsvc.purge.space import (
     sqlite_free_pages,
 )
 
-# Statements per batch are fixed (set-based uncount), so larger batches cost less per report; at
-# 20,000 a batch holds SQLite's write lock for about a second on a loaded 2-core machine.
-DEFAULT_BATCH_SIZE = 20_000
+# Statements per batch are fixed (set-based uncount), so larger batches cost less per report.
+# PostgreSQL: 20,000 (measured there). SQLite: every batch deletes its reports' keys from the random
+# UUID primary-key index and so dirties most of its leaf pages (about 33,000 for 2M reports), each
+# written twice (WAL, then checkpoint). At 20,000 a 1M purge rewrote that index 50 times (8 GB of
+# writes, 31-34 s of CPU alone on 2 cores, bench/purge.py); at 100,000, 10 times (3.5 GB, 18-20 s);
+# 200,000 gained nothing more (19.6 s). A batch then holds SQLite's write lock for about 2 s alone and
+# 4 s beside a busy ingest: that long a worker's store (or a deletion on request) waits, well within
+# the 30 s busy timeout. docs/performance.md, Purge.
+POSTGRES_BATCH_SIZE = 20_000
+SQLITE_BATCH_SIZE = 100_000
 # After each batch the purge may rest for this fraction of the batch's own duration.
 # PostgreSQL's deletes block no insert, but the purge's backend keeps a core busy: on a machine where
 # the database shares the CPUs with the workers (2 cores, bench/purge.py, 1M of 2M time-ordered) a
 # writer kept 63% of its store rate without rests and 88% with ratio 1, for 18 -> 28 s of purge.
-# SQLite has one write lock, and the batches need it for the same total time whatever the ratio:
-# rests only spread it over a longer purge. With the bounded space reclaim (bench/purge.py, 1M of
-# 2M time-ordered, 2 cores) ratio 0 took 47-58 s, the bench's writer storing at 23% of its rate
-# meanwhile (ratio 1: about half, for 90+ s; 80% would need ratio ~4). Delayed stores wait in the
-# durable queue, never lost. HTTP ingestion (Redis only) took 706-848 reports/s during every purge
-# measured, rests or not; ratio 0.25 only stretched the purge to 73 s. So SQLite does not rest by
-# default; ``pause_ratio`` (``crashsvc purge --pause-ratio``) brings rests back where the worker's
-# store rate during the purge matters more than its length. docs/performance.md, Purge.
-SQLITE_PAUSE_RATIO = 0.0
+# On SQLite the purge's own thread does the work, and HTTP ingestion beside it (Redis only) loses
+# about the CPU the purge takes: with 100,000-report batches and no rests the purge took ~0.47 of the
+# 2 cores and ingestion kept 77% of its rate (50.6 s); ratio 0.2 leaves it ~0.36 core, ingestion
+# kept 82% and the purge took 54.9 s. The worker's stores get the write lock between batches.
+# ``pause_ratio`` (``crashsvc purge --pause-ratio``) sets more rests where the worker's store rate
+# during the purge matters more than its length. docs/performance.md, Purge.
+SQLITE_PAUSE_RATIO = 0.2
 POSTGRES_PAUSE_RATIO = 1.0
 # The purge's own SQLite connection gets a large page cache: a batch dirties pages all over the
 # report indexes (the random UUID key above all), and with the default 2 MiB cache they spill to
@@ -257,7 +262,7 @@ class ReportPurger:
         db: Database,
         *,
         actor: str,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         keep_empty_groups: bool = False,
         reclaim: bool = True,
         reclaim_budget: float | None = SQLITE_RECLAIM_BUDGET_SECONDS,
@@ -266,7 +271,7 @@ class ReportPurger:
     ):
         self.db = db
         self.actor = actor
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (SQLITE_BATCH_SIZE if db.is_sqlite else POSTGRES_BATCH_SIZE)
         self.keep_empty_groups = keep_empty_groups
         self.reclaim = reclaim
         self.reclaim_budget = reclaim_budget  # SQLite: seconds returning free pages; None: all of them

@@ -213,3 +213,36 @@ def test_sqlite_reclaim_stops_at_its_budget_and_a_later_run_returns_the_rest(mak
     assert second.space is not None and second.space.reclaimed >= first.free_after
     assert second.space.free_after == 0 and sqlite_free_pages(db.engine) == 0
     assert_consistent(db)
+
+
+def test_batch_size_and_rests_default_per_backend(make_app, database_url):
+    from crashsvc.purge.reports import (
+        POSTGRES_BATCH_SIZE,
+        POSTGRES_PAUSE_RATIO,
+        SQLITE_BATCH_SIZE,
+        SQLITE_PAUSE_RATIO,
+    )
+
+    db = make_app(database_url=database_url).extensions["crashsvc"].db
+    purger = ReportPurger(db, actor="test")
+    if db.is_sqlite:
+        assert (purger.batch_size, purger.pause_ratio) == (SQLITE_BATCH_SIZE, SQLITE_PAUSE_RATIO)
+    else:
+        assert (purger.batch_size, purger.pause_ratio) == (POSTGRES_BATCH_SIZE, POSTGRES_PAUSE_RATIO)
+    chosen = ReportPurger(db, actor="test", batch_size=7, pause_ratio=0)
+    assert (chosen.batch_size, chosen.pause_ratio) == (7, 0)
+
+
+def test_a_sqlite_purge_rests_after_each_full_batch_by_default(make_app, tmp_path):
+    from datetime import timedelta
+
+    db = _sqlite_db_with_reports(make_app, tmp_path, "rests", 3000)
+    scope = PurgeScope(older_than=timedelta(days=20))
+    resting = ReportPurger(db, actor="test", batch_size=500, reclaim=False).run(scope, 90)
+    assert resting.batches >= 2 and resting.rest_seconds > 0
+    assert_consistent(db)
+
+    scope = PurgeScope(older_than=timedelta(days=1))
+    unrested = ReportPurger(db, actor="test", batch_size=500, reclaim=False, pause_ratio=0).run(scope, 90)
+    assert unrested.batches >= 2 and unrested.rest_seconds == 0
+    assert_consistent(db)
