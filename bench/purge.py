@@ -403,6 +403,12 @@ def main() -> None:
         help="SQLite: return free pages to the file system within the purge's time budget, or all of them.",
     )
     parser.add_argument(
+        "--reclaim-budget",
+        type=float,
+        default=SQLITE_RECLAIM_BUDGET_SECONDS,
+        help="SQLite, --reclaim bounded: seconds spent returning free pages.",
+    )
+    parser.add_argument(
         "--nice", type=int, default=0, help="Lower the purging thread's CPU priority by this."
     )
     parser.add_argument(
@@ -478,7 +484,7 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, be
         actor="bench",
         batch_size=args.batch_size,
         pause_ratio=args.pause_ratio,
-        reclaim_budget=None if args.reclaim == "full" else SQLITE_RECLAIM_BUDGET_SECONDS,
+        reclaim_budget=None if args.reclaim == "full" else args.reclaim_budget,
         progress=lambda _app, _n: samples.append(rss_mib()),
     )
     # Both layouts: those older than days / 2 (half of them) go.
