@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from config.settings import load_settings  # noqa: E402
 from crashsvc.serve import ACCESS_LOG_FORMAT  # noqa: E402
 from crashsvc.valkey import EmbeddedValkey  # noqa: E402
 
@@ -76,11 +77,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per web worker (crashsvc serve: 4)")
     parser.add_argument("--rounds", type=int, default=3, help="echo/native pairs; the median pair is reported")
     parser.add_argument("--fsync", default="always", choices=["always", "everysec"])
+    parser.add_argument("--valkey-nice", type=int, default=None,
+                        help="nice value of Valkey's event loop (default: serve's EMBEDDED_VALKEY_NICE)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="crashsvc-bench-"))
-    valkey = EmbeddedValkey(work / "valkey", fsync=args.fsync)
+    # The Valkey priority `crashsvc serve` gives it (EMBEDDED_VALKEY_NICE), unless --valkey-nice.
+    nice = args.valkey_nice if args.valkey_nice is not None else load_settings({}).embedded_valkey_nice
+    valkey = EmbeddedValkey(work / "valkey", fsync=args.fsync, nice=nice)
     valkey.start()
     env = dict(os.environ, CRASHSVC_DATA_DIR=str(work), CRASHSVC_REDIS_URL=valkey.url,
                CRASHSVC_RATE_LIMIT_PER_MINUTE="0", CRASHSVC_LOG_LEVEL="WARNING")

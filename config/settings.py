@@ -88,6 +88,13 @@ def parse_str(raw: str) -> str:
     return raw
 
 
+def parse_nice(raw: str) -> int:
+    value = int(raw)
+    if not -20 <= value <= 19:
+        raise ValueError(f"expected a nice value from -20 to 19, got {raw!r}")
+    return value
+
+
 def parse_log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -179,6 +186,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLIENT_READ_TIMEOUT", "15", parse_positive_float,
             "Seconds a client may stall mid-request before its connection is dropped (slow-loris)."),
     Setting("WORKERS", "1", parse_positive_int, "Report-processing worker processes `crashsvc serve` starts."),
+    Setting("EMBEDDED_VALKEY_NICE", "-10", parse_nice,
+            "CPU priority of the embedded Valkey's event loop, whose fsync every 2xx waits for; below 0 needs root/CAP_SYS_NICE (else left at 0)."),
     Setting("SECURE_COOKIES", "false", parse_bool,
             "Mark session cookies Secure; turn on when served behind TLS."),
     Setting("LOG_LEVEL", "INFO", parse_log_level, "Log level of the JSON logs."),

@@ -49,7 +49,7 @@ class Supervisor:
         data_dir.mkdir(parents=True, exist_ok=True)
         redis_url = self.settings.redis_url
         if not redis_url:
-            self.valkey = EmbeddedValkey(data_dir / "valkey")
+            self.valkey = EmbeddedValkey(data_dir / "valkey", nice=self.settings.embedded_valkey_nice)
             self.valkey.start()
             redis_url = self.valkey.url
         upgrade_database(self.settings.database_url_resolved)

