@@ -13,7 +13,7 @@ real gunicorn + Valkey under ``wrk``, see ``ingest_server``). The rate alone is 
 who had the CPU (cores per role, iowait, steal: ``bench/purge_usage.py``), how busy the disk was,
 and Valkey's fsync stalls.
 
-    .venv/bin/python bench/purge.py [--reports 2000000] [--database-url URL] [--batch-size 20000]
+    .venv/bin/python bench/purge.py [--reports 2000000] [--database-url URL] [--batch-size N]
 """
 
 from __future__ import annotations
@@ -387,7 +387,9 @@ def main() -> None:
         default="time",
         help="Reports stored in arrival order (realistic) or every age on every page.",
     )
-    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument(
+        "--batch-size", type=int, help="Reports per batch (default: the purge's, per backend)."
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--pause-ratio", type=float, help="Rest after each batch (fraction of its time).")
     parser.add_argument(
@@ -505,7 +507,7 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, be
     after_mean = sum(rates[args.alone_windows :]) / args.alone_windows
     space = result.space
     print(
-        f"purged {result.total:,} reports in {result.batches} batches of {args.batch_size}: "
+        f"purged {result.total:,} reports in {result.batches} batches of {purger.batch_size}: "
         f"{result.seconds:.1f} s total = {result.seconds - result.rest_seconds - result.reclaim_seconds:.1f} s "
         f"deleting + {result.rest_seconds:.1f} s resting + {result.reclaim_seconds:.1f} s reclaiming space "
         f"({space.reclaimed / 1024**2 if space else 0:,.0f} MiB returned to the OS, {space.note if space else ''}; "
