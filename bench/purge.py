@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 
 from bench.ingest import WRK_SCRIPT, wait_until_up  # noqa: E402
 from bench.purge_usage import UsageProbe, children  # noqa: E402
@@ -411,6 +411,13 @@ def main() -> None:
         help="SQLite, --reclaim bounded: seconds spent returning free pages.",
     )
     parser.add_argument(
+        "--secure-delete",
+        choices=("build", "fast"),
+        default="build",
+        help="SQLite: the purge's connections keep the build's secure_delete (Debian: ON, freed pages are "
+        "zeroed and written) or use FAST (freed pages keep their old bytes) - to measure what it costs.",
+    )
+    parser.add_argument(
         "--nice", type=int, default=0, help="Lower the purging thread's CPU priority by this."
     )
     parser.add_argument(
@@ -445,6 +452,8 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='purge-bench-')}/bench.sqlite3"
     db = Database(url)
+    if args.secure_delete == "fast" and db.is_sqlite:
+        event.listen(db.engine, "connect", lambda raw, _record: raw.execute("PRAGMA secure_delete=FAST"))
     machine = (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}"
     )
@@ -522,7 +531,7 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, be
         f"{args.concurrent}: {before_mean:.0f} {unit} alone before, {after_mean:.0f} alone after "
         f"(windows {min(rates):.0f}-{max(rates):.0f}), {during.rate:.0f} during the purge "
         f"(**{during.rate / normal_mean:.0%} of the mean alone**, {during.rate / before_mean:.0%} of before); "
-        f"purge nice +{args.nice}; HTTP split {args.http_split if beside.load else '-'}, "
+        f"purge nice +{args.nice}, secure_delete {args.secure_delete}; HTTP split {args.http_split if beside.load else '-'}, "
         f"Valkey appendfsync {args.valkey_fsync if beside.load else '-'}"
     )
     print(
