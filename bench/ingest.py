@@ -7,7 +7,8 @@ fixed rate is not available, so the 70% point is approximated with fewer connect
 
 Usage: .venv/bin/python bench/ingest.py [--seconds 15] [--connections 16] [--rounds 3]
 
-The headline ratio is the median of ``--rounds`` alternating echo/native pairs.
+The headline ratio is the median of ``--rounds`` alternating echo/native pairs. Each round also
+reports the CPU one request cost the web server, Valkey and the machine, and the cores it kept busy.
 """
 
 from __future__ import annotations
@@ -59,14 +60,58 @@ def wait_until_up(port: int, attempts: int = 100) -> None:
             time.sleep(0.1)
 
 
-def wrk(url: str, script: Path, seconds: int, connections: int, threads: int = 2) -> dict:
+class CpuMeter:
+    """CPU seconds used by the web server (master and workers), Valkey and the whole machine.
+
+    Requests/s swing by 20 % or more between runs on a shared 2-core VM. The CPU one request costs
+    on each side, and how much of the cores a run kept busy, move much less and say *why* a run was
+    slow: a busy machine, or a server that left cores idle while requests waited (for Valkey's
+    fsync, say).
+    """
+
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, web_pid: int, valkey_pid: int):
+        self.web_pid = web_pid
+        self.valkey_pid = valkey_pid
+
+    def _process(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self.TICKS  # utime + stime
+
+    def _machine(self) -> float:
+        values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(values) - values[3] - values[4]) / self.TICKS  # all but idle and iowait
+
+    def snapshot(self) -> tuple[float, float, float, float]:
+        workers = subprocess.run(["pgrep", "-P", str(self.web_pid)], capture_output=True, text=True).stdout.split()
+        web = self._process(self.web_pid) + sum(self._process(int(pid)) for pid in workers)
+        return time.monotonic(), web, self._process(self.valkey_pid), self._machine()
+
+    @staticmethod
+    def per_request(before: tuple, after: tuple, requests: float) -> dict:
+        elapsed, web, valkey, machine = (b - a for a, b in zip(before, after, strict=True))
+        per = 1e6 / max(requests, 1)
+        return {"web_us": round(web * per), "valkey_us": round(valkey * per),
+                "machine_us": round(machine * per), "cores_busy": round(machine / elapsed, 2)}
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int, threads: int = 2,
+        meter: CpuMeter | None = None) -> dict:
+    before = meter.snapshot() if meter else None
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
     requests, errors, p99, p50 = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", out).groups()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p99_ms": float(p99), "p50_ms": float(p50), "errors": int(errors),
-            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
+    result = {"rps": rps, "p99_ms": float(p99), "p50_ms": float(p50), "errors": int(errors),
+              "non_2xx": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
+    if meter and before:
+        result["cpu_per_request"] = CpuMeter.per_request(before, meter.snapshot(), int(requests))
+    return result
 
 
 def main() -> None:
@@ -100,6 +145,7 @@ def main() -> None:
                            env=env, cwd=ROOT)
     try:
         wait_until_up(port)
+        meter = CpuMeter(web.pid, valkey.process.pid)
         report = json.loads((ROOT / "tests" / "data" / "ios_crash.json").read_text())
         report["report_id"] = "REPORT_ID"
         body = json.dumps(report)
@@ -112,8 +158,8 @@ def main() -> None:
         # was moving the ratio by more than any change to the code.
         rounds = []
         for _ in range(args.rounds):
-            round_echo = wrk(f"{base}/api/bench/echo", script, args.seconds, args.connections)
-            round_native = wrk(f"{base}/api/v1/reports", script, args.seconds, args.connections)
+            round_echo = wrk(f"{base}/api/bench/echo", script, args.seconds, args.connections, meter=meter)
+            round_native = wrk(f"{base}/api/v1/reports", script, args.seconds, args.connections, meter=meter)
             rounds.append({"echo": round_echo, "native": round_native,
                            "ratio": round(round_native["rps"] / round_echo["rps"], 3)})
         middle = sorted(rounds, key=lambda entry: entry["ratio"])[len(rounds) // 2]
@@ -129,6 +175,8 @@ def main() -> None:
                   "echo_one_connection": echo_serial, "native_one_connection": native_serial,
                   "ratio": middle["ratio"], "round_ratios": [entry["ratio"] for entry in rounds],
                   "round_rps": [(entry["echo"]["rps"], entry["native"]["rps"]) for entry in rounds],
+                  "round_cpu": [(entry["echo"]["cpu_per_request"], entry["native"]["cpu_per_request"])
+                                for entry in rounds],
                   "load_average": os.getloadavg(), "cpus": os.cpu_count(),
                   "date": time.strftime("%Y-%m-%d")}
         print(json.dumps(result, indent=2))
