@@ -10,7 +10,6 @@ from alembic import op
 
 import crashsvc.models.base
 
-
 revision = '0003_group_lifecycle'
 down_revision = '0002_symbol_files'
 branch_labels = None
