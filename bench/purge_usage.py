@@ -49,6 +49,7 @@ class Snapshot:
     roles: dict[str, float]
     machine: list[int]  # /proc/stat "cpu": user nice system idle iowait irq softirq steal
     disk: tuple[int, int]  # sectors written, ms busy
+    main_thread: tuple[float, float]  # seconds on a CPU, seconds runnable but waiting for one
 
 
 @dataclass
@@ -69,7 +70,13 @@ class UsageProbe:
             parts = line.split()
             if parts[2] == self.disk:
                 disk = (int(parts[9]), int(parts[12]))
-        return Snapshot(time.monotonic(), roles, machine, disk)
+        # The main thread runs the purge (bench/purge.py): what it did not spend running or waiting
+        # for a CPU, it spent blocked (I/O, fsync, the rests).
+        pid = os.getpid()
+        running, waiting = (
+            int(v) / 1e9 for v in Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[:2]
+        )
+        return Snapshot(time.monotonic(), roles, machine, disk, (running, waiting))
 
     @staticmethod
     def describe(start: Snapshot, end: Snapshot) -> str:
@@ -82,7 +89,11 @@ class UsageProbe:
         user, nice, system, idle, iowait, irq, softirq, steal = delta
         written = (end.disk[0] - start.disk[0]) * 512 / 1024**2 / seconds
         busy = (end.disk[1] - start.disk[1]) / 1000 / seconds
+        running = end.main_thread[0] - start.main_thread[0]
+        waiting = end.main_thread[1] - start.main_thread[1]
         return (
+            f"main thread: {running:.1f} s running, {waiting:.1f} s waiting for a CPU, "
+            f"{end.at - start.at - running - waiting:.1f} s blocked or asleep; "
             f"cores: {roles}; machine busy {user + nice + system + irq + softirq:.2f} "
             f"(user {user + nice:.2f}, system {system + irq + softirq:.2f}), iowait {iowait:.2f}, "
             f"idle {idle:.2f}, steal {steal:.2f}; disk {written:.0f} MiB/s written, busy {busy:.0%}"
