@@ -49,7 +49,7 @@ from crashsvc.purge.space import (
 # written twice (WAL, then checkpoint). At 20,000 a 1M purge rewrote that index 50 times (8 GB of
 # writes, 31-34 s of CPU alone on 2 cores, bench/purge.py); at 100,000, 10 times (3.5 GB, 18-20 s);
 # 200,000 gained nothing more (19.6 s). A batch then holds SQLite's write lock for about 2 s alone and
-# 4 s beside a busy ingest: that long a worker's store (or a deletion on request) waits, well within
+# 4-5 s beside a busy ingest: that long a worker's store (or a deletion on request) waits, well within
 # the 30 s busy timeout. docs/performance.md, Purge.
 POSTGRES_BATCH_SIZE = 20_000
 SQLITE_BATCH_SIZE = 100_000
@@ -57,13 +57,14 @@ SQLITE_BATCH_SIZE = 100_000
 # PostgreSQL's deletes block no insert, but the purge's backend keeps a core busy: on a machine where
 # the database shares the CPUs with the workers (2 cores, bench/purge.py, 1M of 2M time-ordered) a
 # writer kept 63% of its store rate without rests and 88% with ratio 1, for 18 -> 28 s of purge.
-# On SQLite the purge's own thread does the work, and HTTP ingestion beside it (Redis only) loses
-# about the CPU the purge takes: with 100,000-report batches and no rests the purge took ~0.47 of the
-# 2 cores and ingestion kept 77% of its rate (50.6 s); ratio 0.2 leaves it ~0.36 core, ingestion
-# kept 82% and the purge took 54.9 s. The worker's stores get the write lock between batches.
-# ``pause_ratio`` (``crashsvc purge --pause-ratio``) sets more rests where the worker's store rate
-# during the purge matters more than its length. docs/performance.md, Purge.
-SQLITE_PAUSE_RATIO = 0.2
+# On SQLite the purge's own thread does the work and, on a small machine, everything beside it loses
+# about the CPU it takes. With 100,000-report batches (bench/purge.py, 1M of 2M, HTTP ingestion on the
+# same 2 cores) ratio 0 took 51-53 s with ingestion at 73-77% of its rate alone; ratio 0.2 gave
+# 70-87% (79% on average over 5 runs) but 55-73 s, past the 60 s aimed for in 4 of them, and
+# ratio 0.1 62 s at 77%. So SQLite does not rest by default; ``pause_ratio`` (``crashsvc purge
+# --pause-ratio``) brings rests back where ingestion or the worker's stores during the purge matter
+# more than its length. docs/performance.md, Purge.
+SQLITE_PAUSE_RATIO = 0.0
 POSTGRES_PAUSE_RATIO = 1.0
 # The purge's own SQLite connection gets a large page cache: a batch dirties pages all over the
 # report indexes (the random UUID key above all), and with the default 2 MiB cache they spill to

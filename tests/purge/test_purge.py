@@ -233,16 +233,16 @@ def test_batch_size_and_rests_default_per_backend(make_app, database_url):
     assert (chosen.batch_size, chosen.pause_ratio) == (7, 0)
 
 
-def test_a_sqlite_purge_rests_after_each_full_batch_by_default(make_app, tmp_path):
+def test_a_sqlite_purge_rests_between_batches_only_when_asked(make_app, tmp_path):
     from datetime import timedelta
 
     db = _sqlite_db_with_reports(make_app, tmp_path, "rests", 3000)
     scope = PurgeScope(older_than=timedelta(days=20))
-    resting = ReportPurger(db, actor="test", batch_size=500, reclaim=False).run(scope, 90)
-    assert resting.batches >= 2 and resting.rest_seconds > 0
+    unrested = ReportPurger(db, actor="test", batch_size=500, reclaim=False).run(scope, 90)
+    assert unrested.batches >= 2 and unrested.rest_seconds == 0
     assert_consistent(db)
 
     scope = PurgeScope(older_than=timedelta(days=1))
-    unrested = ReportPurger(db, actor="test", batch_size=500, reclaim=False, pause_ratio=0).run(scope, 90)
-    assert unrested.batches >= 2 and unrested.rest_seconds == 0
+    resting = ReportPurger(db, actor="test", batch_size=500, reclaim=False, pause_ratio=0.2).run(scope, 90)
+    assert resting.batches >= 2 and resting.rest_seconds > 0
     assert_consistent(db)
