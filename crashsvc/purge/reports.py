@@ -59,7 +59,7 @@ SQLITE_BATCH_SIZE = 100_000
 # writer kept 63% of its store rate without rests and 88% with ratio 1, for 18 -> 28 s of purge.
 # On SQLite the purge's own thread does the work and, on a small machine, everything beside it loses
 # about the CPU it takes. With 100,000-report batches (bench/purge.py, 1M of 2M, HTTP ingestion on the
-# same 2 cores) ratio 0 took 51-53 s with ingestion at 73-77% of its rate alone; ratio 0.2 gave
+# same 2 cores) ratio 0 took 49-55 s with ingestion at 72-77% of its rate alone; ratio 0.2 gave
 # 70-87% (79% on average over 5 runs) but 55-73 s, past the 60 s aimed for in 4 of them, and
 # ratio 0.1 62 s at 77%. So SQLite does not rest by default; ``pause_ratio`` (``crashsvc purge
 # --pause-ratio``) brings rests back where ingestion or the worker's stores during the purge matter
