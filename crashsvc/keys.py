@@ -8,6 +8,7 @@ server key before they leave the request: a stolen AOF or spool file reveals not
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 SECRETS_FILE = "secrets.json"
+SECRETS_LOCK_FILE = "secrets.lock"
 NONCE_BYTES = 12
 SEAL_VERSION = b"\x01"
 
@@ -30,35 +32,46 @@ class ServerSecrets:
 
 
 def load_or_create_secrets(data_dir: Path, secret_key: str | None, server_key_b64: str | None) -> ServerSecrets:
-    """Return configured secrets, generating missing ones into ``data_dir/secrets.json`` (mode 0600)."""
+    """Return configured secrets, generating missing ones into ``data_dir/secrets.json`` (mode 0600).
+
+    `crashsvc serve` starts the web workers and the report worker at once, so on a fresh data dir
+    they all look for the file together. Reading and creating happen under an exclusive lock on
+    ``secrets.lock``: exactly one process generates, and the others read what it stored. Without it
+    a web process could seal reports with a key the worker never sees.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SECRETS_FILE
-    stored: dict[str, str] = {}
-    if path.exists():
-        stored = json.loads(path.read_text())
-    changed = False
-    if not secret_key:
-        if "secret_key" not in stored:
-            stored["secret_key"] = secrets.token_urlsafe(48)
-            changed = True
-        secret_key = stored["secret_key"]
-    if not server_key_b64:
-        if "server_key" not in stored:
-            stored["server_key"] = base64.b64encode(secrets.token_bytes(32)).decode()
-            changed = True
-        server_key_b64 = stored["server_key"]
-    if changed:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(stored, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+    with open(data_dir / SECRETS_LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        changed = False
+        if not secret_key:
+            if "secret_key" not in stored:
+                stored["secret_key"] = secrets.token_urlsafe(48)
+                changed = True
+            secret_key = stored["secret_key"]
+        if not server_key_b64:
+            if "server_key" not in stored:
+                stored["server_key"] = base64.b64encode(secrets.token_bytes(32)).decode()
+                changed = True
+            server_key_b64 = stored["server_key"]
+        if changed:
+            _write_private(path, stored)
     key = base64.b64decode(server_key_b64)
     if len(key) != 32:
         raise ValueError("CRASHSVC_SERVER_KEY must be 32 bytes, base64-encoded")
     return ServerSecrets(secret_key=secret_key, server_key=key)
+
+
+def _write_private(path: Path, stored: dict[str, str]) -> None:
+    """Write the secrets whole or not at all (temporary file, fsync, rename), readable by the owner only."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(stored, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
 
 
 class PayloadSealer:
