@@ -26,6 +26,9 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A deleted report (purge, deletion on request) is overwritten with zeros, not left readable in
+    # the file's free pages until reused. Debian's SQLite turns this on by default; other builds don't.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
+from pathlib import Path
 
+import pytest
 from redis import Redis
 from rq import Queue
 from sqlalchemy import select
@@ -134,3 +137,30 @@ def test_operators_delete_by_id_from_the_cli(client, factory):
     assert {e.actor.split(":")[0] for e in events} == {"cli"} and len(events) == 2
     assert_consistent(db)
     assert cli(factory, "reports", "delete", "no-such-report").exit_code == 1
+
+
+def test_a_deleted_report_cannot_be_read_back_from_the_sqlite_file(client, factory):
+    # secure_delete (crashsvc/db.py): the freed cells are zeroed, not left in the free pages.
+    settings = factory.services.settings
+    if not settings.database_url_resolved.startswith("sqlite"):
+        pytest.skip("SQLite's file format; PostgreSQL keeps deleted rows until VACUUM reuses them")
+    path = Path(settings.database_url_resolved.split("///", 1)[1])
+    marker = f"zz-deleted-content-{uuid.uuid4().hex}"
+    app_row = factory.app_row()
+    report = factory.report(report_id=str(uuid.uuid4()))
+    report["breadcrumbs"] = [{"category": "ui", "message": marker}]
+    response = client.post("/api/v1/reports", json=report, headers={"X-Crashsvc-Key": app_row.ingest_key})
+    target = response.get_json()
+    post_reports(client, factory, app_row, 2)
+    factory.process_queue()
+
+    def file_bytes() -> bytes:
+        with factory.services.db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        wal = path.with_name(path.name + "-wal")
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    assert marker.encode() in file_bytes(), "the stored report should hold the marker (else this proves nothing)"
+    response = client.delete(f"/api/v1/reports/{target['id']}", headers={HEADER: target["delete_token"]})
+    assert response.status_code == 204
+    assert marker.encode() not in file_bytes()
