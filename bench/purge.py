@@ -414,8 +414,9 @@ def main() -> None:
         "--secure-delete",
         choices=("build", "fast"),
         default="build",
-        help="SQLite: the purge's connections keep the build's secure_delete (Debian: ON, freed pages are "
-        "zeroed and written) or use FAST (freed pages keep their old bytes) - to measure what it costs.",
+        help="SQLite: the purge's connections keep secure_delete=ON (crashsvc/db.py sets it; runs before "
+        "9a5434d had Debian's build default, also ON) or use FAST (freed pages keep their old bytes) - "
+        "to measure what it costs; FAST is not a crashsvc option.",
     )
     parser.add_argument(
         "--nice", type=int, default=0, help="Lower the purging thread's CPU priority by this."
