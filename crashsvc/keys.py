@@ -39,6 +39,8 @@ def load_or_create_secrets(data_dir: Path, secret_key: str | None, server_key_b6
     ``secrets.lock``: exactly one process generates, and the others read what it stored. Without it
     a web process could seal reports with a key the worker never sees.
     """
+    if secret_key and server_key_b64:
+        return _secrets(secret_key, server_key_b64)  # all configured: the data dir is not touched
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SECRETS_FILE
     with open(data_dir / SECRETS_LOCK_FILE, "a") as lock:
@@ -57,6 +59,10 @@ def load_or_create_secrets(data_dir: Path, secret_key: str | None, server_key_b6
             server_key_b64 = stored["server_key"]
         if changed:
             _write_private(path, stored)
+    return _secrets(secret_key, server_key_b64)
+
+
+def _secrets(secret_key: str, server_key_b64: str) -> ServerSecrets:
     key = base64.b64decode(server_key_b64)
     if len(key) != 32:
         raise ValueError("CRASHSVC_SERVER_KEY must be 32 bytes, base64-encoded")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import multiprocessing
 import os
@@ -45,3 +46,10 @@ def test_configured_keys_win_and_missing_ones_are_kept_for_the_next_start(tmp_pa
     assert first.secret_key == "configured"
     assert again.server_key == first.server_key
     assert again.secret_key != "configured"  # only what was generated is stored
+
+
+def test_fully_configured_secrets_leave_the_data_dir_untouched(tmp_path):
+    server_key = base64.b64encode(bytes(range(32))).decode()
+    secrets = load_or_create_secrets(tmp_path / "absent", "configured", server_key)
+    assert (secrets.secret_key, secrets.server_key) == ("configured", bytes(range(32)))
+    assert not (tmp_path / "absent").exists()
