@@ -10,6 +10,14 @@ endpoint answers 408 ``request_timeout``), and the thread serves others again.
 This bounds each *gap*, not a whole request: a client trickling one byte per gap is bounded only
 by the header and body size limits. Behind an internet-facing proxy (nginx ``client_body_timeout``)
 that case is the proxy's job; see docs/operations.md.
+
+The worker also accepts a new connection only while one of its threads is free. gunicorn's workers
+share one listening socket and race to accept; a worker whose threads were all busy still accepted,
+and kept-alive connections stay where they land, so a burst of persistent connections (a proxy's
+upstream pool, a load generator) could all end up on one worker, behind one GIL, while the others
+idled: about half the requests/s (docs/performance.md). Left in the listen backlog instead, a new
+connection goes to a worker with a free thread, or waits there no longer than it would have waited
+in a busy worker's queue.
 """
 
 from __future__ import annotations
@@ -36,8 +44,21 @@ class SlowClientSafeWorker(ThreadWorker):
 
     def init_process(self) -> None:
         self.client_timeout = float(os.environ.get("CRASHSVC_CLIENT_READ_TIMEOUT") or DEFAULT_TIMEOUT)
+        self.requests_in_threads = 0  # handed to the pool and not finished; main thread only
         super().init_process()
 
     def enqueue_req(self, conn) -> None:  # type: ignore[no-untyped-def]
         set_socket_timeouts(conn.sock, self.client_timeout)
+        self.requests_in_threads += 1
+        if self.requests_in_threads >= self.cfg.threads:
+            super().set_accept_enabled(False)  # every thread is taken: leave new connections to others
         super().enqueue_req(conn)
+
+    def finish_request(self, conn, fs) -> None:  # type: ignore[no-untyped-def]
+        self.requests_in_threads -= 1
+        super().finish_request(conn, fs)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        # gunicorn's loop asks for accepting whenever it is below worker_connections; it is
+        # granted only while a thread is free (re-asked after each finished request).
+        super().set_accept_enabled(enabled and self.requests_in_threads < self.cfg.threads)

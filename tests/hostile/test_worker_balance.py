@@ -1,0 +1,78 @@
+"""gunicorn's workers share persistent connections: a worker with no free thread leaves new ones to others."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from config.settings import load_settings
+from crashsvc.serve import Supervisor
+from tests.hostile.test_slow_clients import _free_port, _get, _stall
+
+THREADS = 4  # per gunicorn worker, as `crashsvc serve` runs it
+
+
+def _accepted_per_worker(master_pid: int, port: int) -> list[int]:
+    """Established connections to ``port`` each worker process holds (accepted ones only)."""
+    established: set[str] = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+            established.add(fields[9])
+    workers = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout.split()
+    counts = []
+    for pid in workers:
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        counts.append(len(inodes & established))
+    return sorted(counts)
+
+
+@pytest.mark.fault
+def test_busy_workers_leave_new_connections_to_a_worker_with_free_threads(make_app, tmp_path):
+    app = make_app()
+    settings = app.extensions["crashsvc"].settings
+    port = _free_port()
+    env = dict(os.environ, CRASHSVC_DATA_DIR=str(settings.data_dir), CRASHSVC_REDIS_URL=settings.redis_url,
+               CRASHSVC_DATABASE_URL=settings.database_url_resolved, CRASHSVC_CLIENT_READ_TIMEOUT="20",
+               CRASHSVC_LOG_LEVEL="WARNING")
+    command = Supervisor(load_settings({"PORT": str(port), "WEB_WORKERS": "2"}, environ=env))._web_command()
+    assert command[command.index("--threads") + 1] == str(THREADS)
+    with open(tmp_path / "gunicorn.log", "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        stalled: list[socket.socket] = []
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if _get(port, "/healthz") == 200:
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise
+                    time.sleep(0.1)
+            # Each stalled request holds a thread (for CLIENT_READ_TIMEOUT). Opened in a burst,
+            # the workers race to accept them; without the free-thread rule either may take more
+            # than its 4 threads can serve while the other has threads to spare.
+            stalled = [_stall(port, b"GET /healthz HTTP/1.1\r\nHost: crashsvc\r\n") for _ in range(2 * THREADS)]
+            deadline = time.monotonic() + 10
+            while sum(counts := _accepted_per_worker(process.pid, port)) < 2 * THREADS:
+                assert time.monotonic() < deadline, f"only {counts} accepted"
+                time.sleep(0.05)
+            assert counts == [THREADS, THREADS]
+        finally:
+            for sock in stalled:
+                sock.close()
+            process.terminate()
+            process.wait(20)
