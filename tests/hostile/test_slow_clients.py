@@ -33,6 +33,19 @@ def _get(port: int, path: str) -> int:
         connection.close()
 
 
+def _wait_until_healthy(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait for the web server on ``port`` to answer /healthz; raise if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if _get(port, "/healthz") == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.fixture
 def gunicorn(make_app, tmp_path):
     app = make_app()
@@ -44,15 +57,7 @@ def gunicorn(make_app, tmp_path):
     command = Supervisor(load_settings({"PORT": str(port), "WEB_WORKERS": "1"}, environ=env))._web_command()
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if _get(port, "/healthz") == 200:
-                break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise
-            time.sleep(0.1)
+    _wait_until_healthy(port, process)
     yield port, Factory(app)
     process.terminate()
     process.wait(20)

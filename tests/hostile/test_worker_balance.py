@@ -12,7 +12,7 @@ import pytest
 
 from config.settings import load_settings
 from crashsvc.serve import Supervisor
-from tests.hostile.test_slow_clients import _free_port, _get, _stall
+from tests.hostile.test_slow_clients import _free_port, _stall, _wait_until_healthy
 
 THREADS = 4  # per gunicorn worker, as `crashsvc serve` runs it
 
@@ -53,15 +53,7 @@ def test_busy_workers_leave_new_connections_to_a_worker_with_free_threads(make_a
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         stalled: list[socket.socket] = []
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if _get(port, "/healthz") == 200:
-                        break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise
-                    time.sleep(0.1)
+            _wait_until_healthy(port, process)
             # Each stalled request holds a thread (for CLIENT_READ_TIMEOUT). Opened in a burst,
             # the workers race to accept them; without the free-thread rule either may take more
             # than its 4 threads can serve while the other has threads to spare.
