@@ -225,7 +225,7 @@ def measure_store(database_url: str, iterations: int, batch: int, with_report: b
                 for ctx in members:
                     group_id = groups[(ctx.app_id, ctx.signature_algorithm, ctx.signature_hash)]
                     counted.append((group_id, StoredReport(ctx.report_id, group_id, ctx.received_at,
-                                                           ctx.report["app"]["version"], "17.1",
+                                                           ctx.report["app"]["version"], "iOS", "17.1",
                                                            ctx.report["device"]["model"], ctx.install_hash)))
                 count_reports(session, counted)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu

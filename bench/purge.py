@@ -48,6 +48,7 @@ from crashsvc.db import Database  # noqa: E402
 from crashsvc.groups.counters import count_report  # noqa: E402
 from crashsvc.migrate import upgrade_database  # noqa: E402
 from crashsvc.models import App, Group, Report  # noqa: E402
+from crashsvc.models.groups import BREAKDOWN_DIMENSIONS  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
 from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS  # noqa: E402
@@ -75,22 +76,22 @@ PG_AGE = {
 }
 SQLITE_FILL = """
 WITH RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i < :stop - 1)
-INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_version,
-                     device_model, install_hash, symbolicated, data, notes, missing_symbols,
+INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_name,
+                     os_version, device_model, install_hash, symbolicated, data, notes, missing_symbols,
                      signature_explanation, processing_attempts)
 SELECT {id}, :app, :g0 + (i % :groups),
        strftime('%Y-%m-%d %H:%M:%S', :now, {age}) || '.000000',
-       :now, 'cocoa', '1.' || (i % 3), '17.' || (i % 2), 'iPhone' || (i % 4), printf('%064x', i % 5000), 1,
+       :now, 'cocoa', '1.' || (i % 3), 'iOS', '17.' || (i % 2), 'iPhone' || (i % 4), printf('%064x', i % 5000), 1,
        '{{"n":' || i || ',"pad":"' || :pad || '"}}', '[]', '[]', '[]', 1
 FROM n
 """
 PG_FILL = """
-INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_version,
-                     device_model, install_hash, symbolicated, data, notes, missing_symbols,
+INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_name,
+                     os_version, device_model, install_hash, symbolicated, data, notes, missing_symbols,
                      signature_explanation, processing_attempts)
 SELECT {id} || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), :app, :g0 + (i % :groups),
        CAST(:now AS timestamptz) - ({age}),
-       CAST(:now AS timestamptz), 'cocoa', '1.' || (i % 3), '17.' || (i % 2), 'iPhone' || (i % 4),
+       CAST(:now AS timestamptz), 'cocoa', '1.' || (i % 3), 'iOS', '17.' || (i % 2), 'iPhone' || (i % 4),
        lpad(to_hex(i % 5000), 64, '0'), true,
        CAST('{{"n":' || i || ',"pad":"' || :pad || '"}}' AS json), '[]', '[]', '[]', 1
 FROM generate_series(:start, :stop - 1) AS i
@@ -103,7 +104,7 @@ AGGREGATES = [
     *[
         f"INSERT INTO group_breakdowns (group_id, dimension, value, count) SELECT group_id, '{d}', {d}, count(*) "
         f"FROM reports GROUP BY group_id, {d}"
-        for d in ("app_version", "os_version", "device_model")
+        for d in BREAKDOWN_DIMENSIONS
     ],
     "UPDATE groups SET count = (SELECT count(*) FROM reports r WHERE r.group_id = groups.id), "
     "affected_installs = (SELECT count(*) FROM group_installs i WHERE i.group_id = groups.id)",
@@ -196,6 +197,7 @@ def writer(db: Database, app_id: int, stop: threading.Event, counts: list[int]) 
                 received_at=datetime.now(UTC),
                 platform="cocoa",
                 app_version="2.0",
+                os_name="iOS",
                 install_hash=uuid.uuid4().hex,
                 data={"n": 1},
             )

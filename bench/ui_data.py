@@ -165,6 +165,7 @@ def populate(engine: Engine, reports: int, groups: int, seed: int = 7) -> dict[s
             day_counts[(group_id, received.date())] += 1
             for dimension, value in (
                 ("app_version", version),
+                ("os_name", os_name),
                 ("os_version", os_version),
                 ("device_model", device),
             ):

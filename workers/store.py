@@ -32,6 +32,7 @@ class StoredReport(NamedTuple):
     group_id: int
     received_at: datetime
     app_version: str | None
+    os_name: str | None
     os_version: str | None
     device_model: str | None
     install_hash: str | None
@@ -113,7 +114,7 @@ def insert_reports(session: Session, contexts: list[ProcessingContext],
     if missing:
         session.execute(insert(ReportMissingSymbol), missing)
     return [StoredReport(values["id"], values["group_id"], values["received_at"], values["app_version"],
-                         values["os_version"], values["device_model"], values["install_hash"]) for values in rows]
+                         values["os_name"], values["os_version"], values["device_model"], values["install_hash"]) for values in rows]
 
 
 def find_or_create_groups(session: Session, contexts: list[ProcessingContext],

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from crashsvc.models import Group, GroupBreakdown, GroupDayCount, GroupInstall, Report
 from crashsvc.models.base import UtcDateTime, utcnow
+from crashsvc.models.groups import BREAKDOWN_DIMENSIONS
 
 GROUPS = Group.__table__
 DAYS = GroupDayCount.__table__
@@ -55,6 +56,8 @@ class CountedReport(Protocol):
     def install_hash(self) -> str | None: ...
     @property
     def app_version(self) -> str | None: ...
+    @property
+    def os_name(self) -> str | None: ...
     @property
     def os_version(self) -> str | None: ...
     @property
@@ -277,8 +280,7 @@ def report_day(report: CountedReport) -> date:
 
 def breakdown_values(report: CountedReport) -> list[tuple[str, str]]:
     """(dimension, value) pairs a report counts under; unknown values are not counted."""
-    pairs = [("app_version", report.app_version), ("os_version", report.os_version),
-             ("device_model", report.device_model)]
+    pairs = [(dimension, getattr(report, dimension)) for dimension in BREAKDOWN_DIMENSIONS]
     return [(dimension, value[:BREAKDOWN_LIMIT]) for dimension, value in pairs if value]
 
 
@@ -434,7 +436,7 @@ def recompute_group(session: Session, group_id: int) -> None:
     The caller holds the group (merge and unmerge lock it): counting workers wait for the group row.
     """
     rows = session.execute(
-        select(Report.received_at, Report.app_version, Report.os_version, Report.device_model,
+        select(Report.received_at, Report.app_version, Report.os_name, Report.os_version, Report.device_model,
                Report.install_hash).where(Report.group_id == group_id).order_by(Report.received_at)
     ).all()
     for table in (DAYS, BREAKDOWNS, INSTALLS):

@@ -75,7 +75,7 @@ def list_groups(session: Session, app_id: int, flt: GroupFilter) -> tuple[list[G
     if flt.os_version:
         conditions.append(_has_breakdown("os_version", flt.os_version))
     if flt.os_name:
-        conditions.append(exists().where(Report.group_id == Group.id, Report.os_name == flt.os_name))
+        conditions.append(_has_breakdown("os_name", flt.os_name))
     if flt.since or flt.until:
         days = [GroupDayCount.group_id == Group.id, GroupDayCount.count > 0]
         if flt.since:
@@ -134,7 +134,7 @@ def app_daily_counts(session: Session, app_id: int, days: int, today: date) -> l
 
 
 def group_breakdowns(session: Session, group_id: int) -> dict[str, list[tuple[str, int]]]:
-    """Reports per app version, OS version and device model, most first."""
+    """Reports per app version, OS, OS version and device model, most first."""
     result: dict[str, list[tuple[str, int]]] = {dimension: [] for dimension in BREAKDOWN_DIMENSIONS}
     rows = session.execute(
         select(GroupBreakdown.dimension, GroupBreakdown.value, GroupBreakdown.count)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crashsvc.models.base import Base, UtcDateTime, utcnow
 
 STATUSES = ("unresolved", "resolved", "ignored", "regressed")
-BREAKDOWN_DIMENSIONS = ("app_version", "os_version", "device_model")
+# Each is a report column of the same name; ``os_name`` also serves the group list's OS filter.
+BREAKDOWN_DIMENSIONS = ("app_version", "os_name", "os_version", "device_model")
 
 
 class Group(Base):

@@ -16,7 +16,6 @@ class Report(Base):
     __table_args__ = (
         Index("ix_reports_app_received", "app_id", "received_at"),
         Index("ix_reports_group_received", "group_id", "received_at"),
-        Index("ix_reports_group_os", "group_id", "os_name"),  # the group list's OS filter
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from crashsvc.groups.counters import BREAKDOWN_LIMIT, breakdown_values, recompute_group
 from crashsvc.models import Group, GroupBreakdown, GroupDayCount, GroupInstall, Report
 from crashsvc.models.base import UtcDateTime, utcnow
+from crashsvc.models.groups import BREAKDOWN_DIMENSIONS
 
 GROUPS = Group.__table__
 DAYS = GroupDayCount.__table__
@@ -53,6 +54,7 @@ COUNTED_COLUMNS = (
     REPORTS.c.group_id,
     REPORTS.c.received_at,
     REPORTS.c.app_version,
+    REPORTS.c.os_name,
     REPORTS.c.os_version,
     REPORTS.c.device_model,
     REPORTS.c.install_hash,
@@ -69,6 +71,7 @@ PURGE_BATCH = Table(
     Column("group_id", Integer),
     Column("day", Date),
     Column("app_version", String),
+    Column("os_name", String),
     Column("os_version", String),
     Column("device_model", String),
     Column("install_hash", String),
@@ -77,10 +80,11 @@ PURGE_BATCH = Table(
 _CREATE_BATCH = {
     # ON COMMIT DELETE ROWS: PostgreSQL empties it at every commit; SQLite is emptied by hand.
     "postgresql": "CREATE TEMPORARY TABLE IF NOT EXISTS purge_batch (rid bigint, app_id integer, "
-    "group_id integer, day date, app_version text, os_version text, device_model text, install_hash text) "
-    "ON COMMIT DELETE ROWS",
+    "group_id integer, day date, app_version text, os_name text, os_version text, device_model text, "
+    "install_hash text) ON COMMIT DELETE ROWS",
     "sqlite": "CREATE TEMPORARY TABLE IF NOT EXISTS purge_batch (rid INTEGER, app_id INTEGER, "
-    "group_id INTEGER, day TEXT, app_version TEXT, os_version TEXT, device_model TEXT, install_hash TEXT)",
+    "group_id INTEGER, day TEXT, app_version TEXT, os_name TEXT, os_version TEXT, device_model TEXT, "
+    "install_hash TEXT)",
 }
 # SQLite: one aggregate table's per-key amounts of the staged batch (``_decrement_sql``); a key is
 # (group_id, key1) or (group_id, key1, key2), the columns untyped so each compares as its table's.
@@ -100,7 +104,7 @@ _DAY_KEYS = (
 _BREAKDOWN_KEYS = " UNION ALL ".join(
     f"SELECT group_id, '{dimension}' AS dimension, {dimension} AS value, count(*) AS n FROM purge_batch "
     f"WHERE group_id IS NOT NULL AND {dimension} <> '' GROUP BY group_id, {dimension}"
-    for dimension in ("app_version", "os_version", "device_model")
+    for dimension in BREAKDOWN_DIMENSIONS
 )
 _DECREMENTS = [
     # (table, key columns, per-key decrements); ``count = count - n`` is atomic like the increments.
@@ -169,10 +173,7 @@ def _staged_columns(dialect: str, source: Any) -> list[Any]:
         day = func.substr(source.c.received_at, 1, 10)
     else:
         day = func.date(func.timezone("UTC", source.c.received_at))
-    values = [
-        func.substr(source.c[name], 1, BREAKDOWN_LIMIT)
-        for name in ("app_version", "os_version", "device_model")
-    ]
+    values = [func.substr(source.c[name], 1, BREAKDOWN_LIMIT) for name in BREAKDOWN_DIMENSIONS]
     return [source.c.app_id, source.c.group_id, day, *values, source.c.install_hash]
 
 

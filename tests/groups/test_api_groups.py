@@ -34,6 +34,26 @@ def test_list_filters_sorts_and_searches(world, two_groups):
     assert world.api.get(f"/apps/{world.app_row.id}/groups", status="x").get_json()["error"]["code"] == "invalid_status"
 
 
+def test_os_filter_follows_the_reports_that_remain(world):
+    # The OS filter reads the os_name breakdown (no index on the reports): deleting the group's
+    # only iPadOS report takes the group out of the iPadOS list, and only out of that one.
+    f = world.factory
+    world.send(variant(f))
+    on_ipad = variant(f)
+    on_ipad["os"]["name"] = "iPadOS"
+    accepted = world.client.post("/api/v1/reports", json=on_ipad, headers={"X-Crashsvc-Key": world.app_row.ingest_key})
+    assert accepted.status_code == 202
+    f.process_queue()
+    [group] = world.groups()
+    ids = lambda **params: [g["id"] for g in world.groups(**params)]  # noqa: E731
+    assert ids(os="iPadOS") == ids(os_name="iOS") == [group["id"]]
+    deleted = world.client.delete(f"/api/v1/reports/{accepted.get_json()['id']}",
+                                  headers={"X-Crashsvc-Delete-Token": accepted.get_json()["delete_token"]})
+    assert deleted.status_code == 204
+    assert ids(os="iPadOS") == []
+    assert ids(os="iOS") == [group["id"]]
+
+
 def test_status_bulk_status_and_notes(world, two_groups):
     a, b = two_groups
     bad = world.api.post(f"/groups/{a['id']}/status", {"status": "fixed"})

@@ -195,7 +195,7 @@ def test_a_connection_lost_in_the_pipelined_count_is_a_transient_error(factory):
     if factory.services.db.is_sqlite:
         pytest.skip("the pipeline is PostgreSQL's")
     gid = store(factory, app_id=factory.app_row().id)
-    report = StoredReport(str(uuid.uuid4()), gid, DAY, "1.0", "17.1", "iPhone15,2", None)  # no install: pipeline first
+    report = StoredReport(str(uuid.uuid4()), gid, DAY, "1.0", "iOS", "17.1", "iPhone15,2", None)  # no install: pipeline first
     with factory.services.db.write_sessions() as session, factory.services.db.engine.connect() as other:
         session.begin()
         pid = session.scalar(text("SELECT pg_backend_pid()"))

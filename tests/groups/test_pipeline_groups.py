@@ -7,11 +7,13 @@ from tests.groups.conftest import today, variant
 
 def test_one_bug_across_versions_os_and_devices_is_one_group(world):
     f = world.factory
+    on_ipad = variant(f, app_version="2.10.0", os_version="18.0", device_model="iPad13,1", install="install-3")
+    on_ipad["os"]["name"] = "iPadOS"
     world.process(
         variant(f, app_version="2.4.1", os_version="17.5.1", device_model="iPhone15,2", install="install-1"),
         variant(f, app_version="2.4.1", os_version="17.5.1", device_model="iPhone15,2", install="install-1"),
         variant(f, app_version="2.5.0", os_version="18.0", device_model="iPhone16,1", install="install-2"),
-        variant(f, app_version="2.10.0", os_version="18.0", device_model="iPad13,1", install="install-3"),
+        on_ipad,
     )
     [group] = world.groups()
     assert group["count"] == 4
@@ -22,6 +24,7 @@ def test_one_bug_across_versions_os_and_devices_is_one_group(world):
     detail = world.api.get(f"/groups/{group['id']}").get_json()
     assert detail["breakdowns"]["app_version"] == [{"value": "2.4.1", "count": 2}, {"value": "2.10.0", "count": 1},
                                                    {"value": "2.5.0", "count": 1}]
+    assert detail["breakdowns"]["os_name"] == [{"value": "iOS", "count": 3}, {"value": "iPadOS", "count": 1}]
     assert detail["breakdowns"]["os_version"] == [{"value": "17.5.1", "count": 2}, {"value": "18.0", "count": 2}]
     assert {entry["value"] for entry in detail["breakdowns"]["device_model"]} == {"iPhone15,2", "iPhone16,1",
                                                                                   "iPad13,1"}
