@@ -154,7 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
     # Queue and processing.
     Setting("QUEUE_NAME", "crashsvc-reports", parse_str, "RQ queue that carries report ids."),
     Setting("RAW_TTL", "24h", parse_duration_seconds,
-            "Lifetime of an encrypted raw payload in Redis; a report not processed by then is dropped."),
+            "Lifetime of an encrypted raw payload in Redis; running workers renew it while the report waits."),
     Setting("JOB_TIMEOUT", "5m", parse_duration_seconds, "Longest one processing job may run."),
     Setting("JOB_RETRIES", "5", parse_non_negative_int,
             "Retries (with backoff) for a report whose processing failed transiently."),

@@ -11,7 +11,8 @@ wait up to a quarter of an hour. Instead, each report worker:
   started registry (``StartedJobRegistry.cleanup``: an expired job is retried with the job's
   backoff while it has retries, else recorded as failed with ``AbandonedJobError``), and puts back
   jobs stuck between dequeue and start (RQ would mark those failed after a minute);
-- moves spooled reports back into the queue (``crashsvc/spool.py``).
+- moves spooled reports back into the queue (``crashsvc/spool.py``);
+- keeps the sealed payloads of reports still waiting to be processed (``keep_waiting_payloads``).
 
 A job can thus run twice (a worker frozen past its heartbeat); processing is idempotent.
 """
@@ -21,18 +22,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from itertools import islice
 
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import StartedJobRegistry
 from rq.worker import BaseWorker
 
+from crashsvc.queue import RAW_PREFIX
 from crashsvc.services import Services
 
 log = logging.getLogger("crashsvc.worker")
 
 LOCK_PREFIX = "crashsvc:maintenance:"
 STUCK_PREFIX = "crashsvc:stuck-since:"
+PAYLOAD_REFRESH_PREFIX = "crashsvc:payload-refresh:"
+ID_CHUNK = 1000  # report ids per round trip when walking the queue
 
 
 def requeue_stuck_dequeued(queue: Queue, grace_seconds: int) -> int:
@@ -57,6 +63,52 @@ def requeue_stuck_dequeued(queue: Queue, grace_seconds: int) -> int:
         moved += 1
         log.warning("stuck_job_requeued", extra={"report_id": job_id})
     return moved
+
+
+def waiting_report_ids(queue: Queue) -> Iterator[str]:
+    """Ids of the jobs not yet done: queued, between dequeue and start, running, or waiting to retry.
+
+    Failed jobs (dead letters) are not among them. Other tasks sharing the queue (symbol builds,
+    reprocessing) come out too; they have no raw payload, so nothing is done for them.
+    """
+    connection = queue.connection
+    for key in (queue.key, queue.intermediate_queue_key):
+        start = 0
+        while chunk := connection.lrange(key, start, start + ID_CHUNK - 1):
+            yield from (raw_id.decode() for raw_id in chunk)
+            start += ID_CHUNK
+    yield from queue.started_job_registry.get_job_ids(cleanup=False)
+    yield from queue.scheduled_job_registry.get_job_ids(cleanup=False)
+
+
+def keep_waiting_payloads(queue: Queue, raw_ttl: int) -> int:
+    """Give the sealed payloads of reports still waiting to be processed their whole lifetime again.
+
+    ``RAW_TTL`` bounds how long raw data may sit in Redis, but a report whose job is still queued,
+    running or waiting for a retry has not been stored yet: were its payload to expire first, an
+    accepted report would be lost to a database outage or a backlog longer than ``RAW_TTL``. So
+    while a worker runs, a payload under half its lifetime gets all of it back (a read of its TTL,
+    and a write only then: with ``appendfsync always`` every write is an fsync). A payload that
+    expired or was deleted meanwhile is never recreated; dead letters' payloads are left to expire.
+    Returns how many payloads were refreshed.
+    """
+    connection = queue.connection
+    refreshed = 0
+    ids = waiting_report_ids(queue)
+    while chunk := [RAW_PREFIX + report_id for report_id in islice(ids, ID_CHUNK)]:
+        pipe = connection.pipeline(transaction=False)
+        for key in chunk:
+            pipe.ttl(key)
+        # -2: no such key (not a report job, or already stored); -1: no expiry (never set so).
+        fading = [key for key, ttl in zip(chunk, pipe.execute(), strict=True) if 0 <= ttl < raw_ttl / 2]
+        if fading:
+            pipe = connection.pipeline(transaction=False)
+            for key in fading:
+                pipe.expire(key, raw_ttl)
+            refreshed += sum(1 for done in pipe.execute() if done)
+    if refreshed:
+        log.info("waiting_payloads_kept", extra={"reports": refreshed})
+    return refreshed
 
 
 def requeue_abandoned(queue: Queue) -> None:
@@ -105,6 +157,12 @@ class WorkerMaintenance(threading.Thread):
             if redis.set(lock, self.worker.name, nx=True, ex=max(1, int(self.interval))):
                 requeue_abandoned(queue)
                 requeue_stuck_dequeued(queue, self.heartbeat_ttl)
+            # One worker per quarter of RAW_TTL walks the waiting reports: every payload is seen at
+            # least twice before it could expire, whichever worker holds the lock.
+            raw_ttl = self.services.settings.raw_ttl
+            refresh = PAYLOAD_REFRESH_PREFIX + queue.name
+            if redis.set(refresh, self.worker.name, nx=True, ex=max(1, int(raw_ttl / 4))):
+                keep_waiting_payloads(queue, raw_ttl)
         self.services.spool.move_pending()
 
     def stop(self) -> None:

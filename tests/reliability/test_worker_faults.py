@@ -151,6 +151,63 @@ def test_database_outage_during_processing_pauses_workers_and_loses_nothing(serv
 
 @pytest.mark.fault
 @pytest.mark.postgres
+def test_a_database_outage_longer_than_the_payload_lifetime_loses_nothing(service, postgres_database):
+    """RAW_TTL bounds how long raw data waits, not whether an accepted report is stored: while a
+    worker runs, the payloads of reports still waiting keep their lifetime (workers/maintenance.py)."""
+    from sqlalchemy.engine import make_url
+
+    from crashsvc.queue import RAW_PREFIX
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_database)
+    svc = service(database_url=postgres_database, RAW_TTL="4")
+    url = make_url(postgres_database)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        for _ in range(30):
+            assert svc.post() == 202
+        svc.start_worker(database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False))
+        wait_until(lambda: len(svc.stored_ids()) >= 5, timeout=60, interval=0.02)
+        proxy.cut()
+        for _ in range(20):
+            assert svc.post() == 202
+        waiting = [report_id for report_id in svc.accepted if report_id not in set(svc.stored_ids())]
+        threading.Event().wait(12)  # three payload lifetimes without a database
+        redis = svc.services.redis
+        assert all(redis.exists(RAW_PREFIX + report_id) for report_id in waiting), "a waiting payload expired"
+        proxy.restore()
+        wait_until(svc.all_stored, timeout=90)
+        queue = Queue(svc.services.settings.queue_name, connection=redis)
+        assert redis.zcard(queue.failed_job_registry.key) == 0
+        svc.assert_exactly_once()
+    finally:
+        proxy.close()
+
+
+def test_waiting_payloads_get_their_lifetime_back_and_nothing_else_does(service):
+    from crashsvc.queue import RAW_PREFIX
+    from workers.maintenance import keep_waiting_payloads
+
+    svc = service()
+    for _ in range(3):
+        assert svc.post() == 202
+    fading, fresh, stored = sorted(svc.accepted)
+    redis = svc.services.redis
+    redis.expire(RAW_PREFIX + fading, 10)  # under half of the 100 s lifetime below: refreshed
+    redis.expire(RAW_PREFIX + fresh, 80)  # over half: left alone (no write)
+    redis.delete(RAW_PREFIX + stored)  # as the worker does once a report is stored: never recreated
+    redis.set(RAW_PREFIX + "dead-letter", b"sealed", ex=10)  # no waiting job: left to expire
+    queue = Queue(svc.services.settings.queue_name, connection=redis)
+    assert keep_waiting_payloads(queue, 100) == 1
+    assert 90 < redis.ttl(RAW_PREFIX + fading) <= 100
+    assert 70 < redis.ttl(RAW_PREFIX + fresh) <= 80
+    assert not redis.exists(RAW_PREFIX + stored)
+    assert redis.ttl(RAW_PREFIX + "dead-letter") <= 10
+
+
+@pytest.mark.fault
+@pytest.mark.postgres
 def test_the_read_api_answers_503_while_the_database_is_cut_and_recovers(service, postgres_database):
     """A database outage is nobody's bad input: 503 ``unavailable`` with Retry-After, never a 500."""
     from sqlalchemy.engine import make_url
