@@ -116,22 +116,31 @@ class CuttableProxy:
         self.listener.close()
 
 
-@pytest.mark.fault
-@pytest.mark.postgres
-def test_database_outage_during_processing_pauses_workers_and_loses_nothing(service, postgres_database):
+@contextlib.contextmanager
+def _database_behind_a_proxy(service, postgres_database, **overrides: str):
+    """A service on a fresh PostgreSQL database, and the URL of a proxy in front of it: workers
+    started with that URL lose the database on ``proxy.cut()`` while the web side keeps it."""
     from sqlalchemy.engine import make_url
 
     from tests.conftest import _reset_postgres
 
     _reset_postgres(postgres_database)
-    svc = service(database_url=postgres_database)
+    svc = service(database_url=postgres_database, **overrides)
     url = make_url(postgres_database)
     proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
     try:
+        yield svc, proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    finally:
+        proxy.close()
+
+
+@pytest.mark.fault
+@pytest.mark.postgres
+def test_database_outage_during_processing_pauses_workers_and_loses_nothing(service, postgres_database):
+    with _database_behind_a_proxy(service, postgres_database) as (svc, proxy, proxied_url):
         for _ in range(80):
             assert svc.post() == 202
-        svc.start_worker(database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
-            hide_password=False))
+        svc.start_worker(database_url=proxied_url)
         wait_until(lambda: len(svc.stored_ids()) >= 10, timeout=60, interval=0.02)
         proxy.cut()
         for _ in range(40):  # ingestion keeps accepting: the queue grows
@@ -145,8 +154,6 @@ def test_database_outage_during_processing_pauses_workers_and_loses_nothing(serv
         queue = Queue(svc.services.settings.queue_name, connection=svc.services.redis)
         assert svc.services.redis.zcard(queue.failed_job_registry.key) == 0, "an outage is no report's fault"
         svc.assert_exactly_once()
-    finally:
-        proxy.close()
 
 
 @pytest.mark.fault
@@ -154,20 +161,12 @@ def test_database_outage_during_processing_pauses_workers_and_loses_nothing(serv
 def test_a_database_outage_longer_than_the_payload_lifetime_loses_nothing(service, postgres_database):
     """RAW_TTL bounds how long raw data waits, not whether an accepted report is stored: while a
     worker runs, the payloads of reports still waiting keep their lifetime (workers/maintenance.py)."""
-    from sqlalchemy.engine import make_url
-
     from crashsvc.queue import RAW_PREFIX
-    from tests.conftest import _reset_postgres
 
-    _reset_postgres(postgres_database)
-    svc = service(database_url=postgres_database, RAW_TTL="4")
-    url = make_url(postgres_database)
-    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
-    try:
+    with _database_behind_a_proxy(service, postgres_database, RAW_TTL="4") as (svc, proxy, proxied_url):
         for _ in range(30):
             assert svc.post() == 202
-        svc.start_worker(database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
-            hide_password=False))
+        svc.start_worker(database_url=proxied_url)
         wait_until(lambda: len(svc.stored_ids()) >= 5, timeout=60, interval=0.02)
         proxy.cut()
         for _ in range(20):
@@ -181,8 +180,6 @@ def test_a_database_outage_longer_than_the_payload_lifetime_loses_nothing(servic
         queue = Queue(svc.services.settings.queue_name, connection=redis)
         assert redis.zcard(queue.failed_job_registry.key) == 0
         svc.assert_exactly_once()
-    finally:
-        proxy.close()
 
 
 def test_waiting_payloads_get_their_lifetime_back_and_nothing_else_does(service):
