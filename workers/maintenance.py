@@ -69,7 +69,10 @@ def waiting_report_ids(queue: Queue) -> Iterator[str]:
     """Ids of the jobs not yet done: queued, between dequeue and start, running, or waiting to retry.
 
     Failed jobs (dead letters) are not among them. Other tasks sharing the queue (symbol builds,
-    reprocessing) come out too; they have no raw payload, so nothing is done for them.
+    reprocessing) come out too; they have no raw payload, so nothing is done for them. The lists
+    are read in pages while workers take jobs from their head, which shifts the pages: an id may
+    be skipped, but only while jobs are being taken, and then it is about to be processed (and
+    the next walk, a quarter of ``RAW_TTL`` later, sees it again).
     """
     connection = queue.connection
     for key in (queue.key, queue.intermediate_queue_key):
