@@ -46,15 +46,21 @@ def _wait_until_healthy(port: int, process: subprocess.Popen, timeout: float = 3
             time.sleep(0.1)
 
 
+def _serve_web_command(app, port: int, web_workers: int, **env: str) -> tuple[list[str], dict[str, str]]:
+    """The gunicorn command `crashsvc serve` would run for this test app's data, and its environment."""
+    settings = app.extensions["crashsvc"].settings
+    environ = dict(os.environ, CRASHSVC_DATA_DIR=str(settings.data_dir), CRASHSVC_REDIS_URL=settings.redis_url,
+                   CRASHSVC_DATABASE_URL=settings.database_url_resolved, CRASHSVC_LOG_LEVEL="WARNING",
+                   **{f"CRASHSVC_{key}": value for key, value in env.items()})
+    serve = Supervisor(load_settings({"PORT": str(port), "WEB_WORKERS": str(web_workers)}, environ=environ))
+    return serve._web_command(), environ
+
+
 @pytest.fixture
 def gunicorn(make_app, tmp_path):
     app = make_app()
-    settings = app.extensions["crashsvc"].settings
     port = _free_port()
-    env = dict(os.environ, CRASHSVC_DATA_DIR=str(settings.data_dir), CRASHSVC_REDIS_URL=settings.redis_url,
-               CRASHSVC_DATABASE_URL=settings.database_url_resolved, CRASHSVC_RATE_LIMIT_PER_MINUTE="0",
-               CRASHSVC_CLIENT_READ_TIMEOUT="1", CRASHSVC_LOG_LEVEL="WARNING")
-    command = Supervisor(load_settings({"PORT": str(port), "WEB_WORKERS": "1"}, environ=env))._web_command()
+    command, env = _serve_web_command(app, port, 1, RATE_LIMIT_PER_MINUTE="0", CLIENT_READ_TIMEOUT="1")
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     _wait_until_healthy(port, process)

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import load_settings
-from crashsvc.serve import Supervisor
-from tests.hostile.test_slow_clients import _free_port, _stall, _wait_until_healthy
+from tests.hostile.test_slow_clients import _free_port, _serve_web_command, _stall, _wait_until_healthy
 
 THREADS = 4  # per gunicorn worker, as `crashsvc serve` runs it
 
@@ -42,12 +40,8 @@ def _accepted_per_worker(master_pid: int, port: int) -> list[int]:
 @pytest.mark.fault
 def test_busy_workers_leave_new_connections_to_a_worker_with_free_threads(make_app, tmp_path):
     app = make_app()
-    settings = app.extensions["crashsvc"].settings
     port = _free_port()
-    env = dict(os.environ, CRASHSVC_DATA_DIR=str(settings.data_dir), CRASHSVC_REDIS_URL=settings.redis_url,
-               CRASHSVC_DATABASE_URL=settings.database_url_resolved, CRASHSVC_CLIENT_READ_TIMEOUT="20",
-               CRASHSVC_LOG_LEVEL="WARNING")
-    command = Supervisor(load_settings({"PORT": str(port), "WEB_WORKERS": "2"}, environ=env))._web_command()
+    command, env = _serve_web_command(app, port, 2, CLIENT_READ_TIMEOUT="20")
     assert command[command.index("--threads") + 1] == str(THREADS)
     with open(tmp_path / "gunicorn.log", "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
