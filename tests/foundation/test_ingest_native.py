@@ -313,3 +313,25 @@ def test_a_server_that_lost_the_accept_script_still_accepts(edge_client, edge_fa
     response = post(edge_client, edge_factory.report(), key)
     assert response.status_code == 202
     assert edge_factory.services.queue.status(response.get_json()["id"]) == "queued"
+
+
+def test_the_accept_keeps_one_connection_per_thread(edge_client, edge_factory, key):
+    """The accept skips redis-py's pool per call, so it must not open a connection per report."""
+    observer = Redis.from_url(edge_factory.services.settings.redis_url)
+    before = len(observer.client_list())
+    for _ in range(5):
+        assert post(edge_client, edge_factory.report(report_id=str(uuid.uuid4())), key).status_code == 202
+    assert len(observer.client_list()) <= before + 1
+
+
+def test_a_connection_the_server_dropped_is_replaced_and_the_report_kept(edge_client, edge_factory, key):
+    """A Valkey restart or idle timeout closes the accept's connection: the report still gets in."""
+    first = post(edge_client, edge_factory.report(report_id=str(uuid.uuid4())), key)
+    assert first.status_code == 202
+    observer = Redis.from_url(edge_factory.services.settings.redis_url)
+    observer.client_setname("observer")
+    assert observer.client_kill_filter(_type="normal", skipme=True) >= 1
+    for _ in range(2):  # the dropped connection, then the one that replaced it
+        response = post(edge_client, edge_factory.report(report_id=str(uuid.uuid4())), key)
+        assert response.status_code == 202, response.get_json()
+        assert edge_factory.services.queue.status(response.get_json()["id"]) == "queued"
