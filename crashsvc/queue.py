@@ -26,7 +26,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.utils import utcformat
+from rq.utils import utcformat, utcparse
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from crashsvc import metrics
 from crashsvc.keys import PayloadSealer
@@ -222,6 +223,27 @@ class ReportQueue:
 
     def depth(self) -> int:
         return self.queue.count
+
+    def oldest_waiting_seconds(self) -> float:
+        """How long the job at the head of the queue has waited since it was (re)queued; 0 when none.
+
+        Why a gauge of it: a payload waits at most ``RAW_TTL`` unless a worker renews it, so a queue
+        that nobody consumes must page someone long before that (docs/operations.md).
+        """
+        head = self.redis.lindex(self.queue.key, 0)
+        enqueued_at = self.redis.hget(Job.key_for(head.decode()), "enqueued_at") if head else None
+        if not enqueued_at:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - utcparse(enqueued_at.decode()).replace(tzinfo=UTC)).total_seconds())
+
+    def live_workers(self) -> int:
+        """Workers registered on the report queue whose heartbeat key has not expired.
+
+        RQ's own ``Worker.count`` counts registrations, which a killed worker leaves behind until a
+        worker cleans them; EXISTS counts only the keys a heartbeat keeps alive, and changes nothing.
+        """
+        registered = list(self.redis.smembers(WORKERS_BY_QUEUE_KEY % self.queue.name))
+        return int(self.redis.exists(*registered)) if registered else 0
 
     def enqueue_task(self, job_name: str, *args: Any, description: str = "", pipeline: Any = None) -> str:
         """Queue a follow-up job (symbol builds, reprocessing) by name on the report queue; its id.

@@ -59,7 +59,10 @@ class Services:
         running, scheduled, failed = pipe.execute()
         return {"jobs_running": (running, "Report jobs a worker is processing now."),
                 "jobs_retry_scheduled": (scheduled, "Jobs waiting for their retry backoff to pass."),
-                "dead_letters": (failed, "Jobs that failed for good (see `crashsvc failed list`).")}
+                "dead_letters": (failed, "Jobs that failed for good (see `crashsvc failed list`)."),
+                "workers": (self.queue.live_workers(), "Workers alive on the report queue."),
+                "oldest_waiting_seconds": (round(self.queue.oldest_waiting_seconds(), 3),
+                                           "Seconds the oldest waiting job has waited since it was queued.")}
 
     def close(self) -> None:
         self.spool.stop_mover()

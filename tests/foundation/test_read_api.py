@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from config.settings import SettingsError, load_settings
@@ -106,6 +108,35 @@ def test_health_readiness_and_metrics(edge_client, edge_factory):
     assert "crashsvc_queue_depth 0" in text
     assert "crashsvc_job_latency_seconds_count 1" in text
     assert app_row.ingest_key not in text
+
+
+def _gauge(text: str, name: str) -> float:
+    return next(float(line.split()[1]) for line in text.splitlines() if line.startswith(f"crashsvc_{name} "))
+
+
+def test_metrics_say_how_long_the_oldest_report_waits_and_how_many_workers_live(edge_client, edge_factory):
+    """The two gauges an operator alerts on before an unconsumed queue's payloads reach RAW_TTL."""
+    from workers.worker import ReportWorker
+
+    text = edge_client.get("/metrics").get_data(as_text=True)
+    assert _gauge(text, "workers") == 0 and _gauge(text, "oldest_waiting_seconds") == 0
+    app_row = edge_factory.app_row()
+    edge_client.post("/api/v1/reports", json=edge_factory.report(), headers={"X-Crashsvc-Key": app_row.ingest_key})
+    time.sleep(0.05)
+    worker = ReportWorker([edge_factory.services.queue.queue], connection=edge_factory.services.redis)
+    worker.register_birth()
+    dead = ReportWorker([edge_factory.services.queue.queue], connection=edge_factory.services.redis)
+    dead.register_birth()
+    edge_factory.services.redis.delete(dead.key)  # its heartbeat ran out: registered, not alive
+    try:
+        text = edge_client.get("/metrics").get_data(as_text=True)
+        assert _gauge(text, "workers") == 1
+        assert 0.05 <= _gauge(text, "oldest_waiting_seconds") < 60
+    finally:
+        worker.register_death()
+    edge_factory.process_queue()
+    text = edge_client.get("/metrics").get_data(as_text=True)
+    assert _gauge(text, "oldest_waiting_seconds") == 0
 
 
 def test_readyz_reports_unreachable_redis(make_app):
