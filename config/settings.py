@@ -95,6 +95,13 @@ def parse_nice(raw: str) -> int:
     return value
 
 
+def parse_cpu_affinity(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"auto", "off"}:
+        raise ValueError(f"expected auto or off, got {raw!r}")
+    return value
+
+
 def parse_log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -183,6 +190,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PUBLIC_URL", "", parse_optional_str,
             "Base URL SDKs reach the service at (used in DSNs); empty means http://HOST:PORT."),
     Setting("WEB_WORKERS", "2", parse_positive_int, "Gunicorn worker processes."),
+    Setting("WEB_CPU_AFFINITY", "auto", parse_cpu_affinity,
+            "auto: pin each web worker to a CPU of its own when there are at least as many workers as CPUs; off: never."),
     Setting("CLIENT_READ_TIMEOUT", "15", parse_positive_float,
             "Seconds a client may stall mid-request before its connection is dropped (slow-loris)."),
     Setting("WORKERS", "1", parse_positive_int, "Report-processing worker processes `crashsvc serve` starts."),

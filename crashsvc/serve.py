@@ -32,6 +32,7 @@ class Supervisor:
         env["CRASHSVC_REDIS_URL"] = redis_url
         env["CRASHSVC_DATA_DIR"] = str(self.settings.data_dir.resolve())
         env["CRASHSVC_CLIENT_READ_TIMEOUT"] = str(self.settings.client_read_timeout)
+        env["CRASHSVC_WEB_CPU_AFFINITY"] = self.settings.web_cpu_affinity
         return env
 
     def _web_command(self) -> list[str]:

@@ -18,6 +18,8 @@ upstream pool, a load generator) could all end up on one worker, behind one GIL,
 idled: about half the requests/s (docs/performance.md). Left in the listen backlog instead, a new
 connection goes to a worker with a free thread, or waits there no longer than it would have waited
 in a busy worker's queue.
+
+When the web workers fill the machine, each is pinned to a CPU of its own (crashsvc/cpu_pinning.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ import socket
 import struct
 
 from gunicorn.workers.gthread import ThreadWorker
+
+from config.settings import parse_cpu_affinity
+from crashsvc.cpu_pinning import pin_web_worker
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -44,6 +49,10 @@ class SlowClientSafeWorker(ThreadWorker):
 
     def init_process(self) -> None:
         self.client_timeout = float(os.environ.get("CRASHSVC_CLIENT_READ_TIMEOUT") or DEFAULT_TIMEOUT)
+        mode = parse_cpu_affinity(os.environ.get("CRASHSVC_WEB_CPU_AFFINITY") or "auto")
+        cpu = pin_web_worker(mode, self.cfg.workers, self.age, self.ppid)
+        if cpu is not None:
+            self.log.info("web worker %s pinned to CPU %s (WEB_CPU_AFFINITY=%s)", self.pid, cpu, mode)
         self.requests_in_threads = 0  # handed to the pool and not finished; main thread only
         super().init_process()
 
