@@ -98,3 +98,24 @@ def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
     assert f"crashsvc is running at http://127.0.0.1:{port}" in output
     assert "crashsvc: stopped" in output
     assert "203.0.113.7" not in output and "alice@example.com" not in output
+
+
+def test_the_procfiles_web_runs_the_same_gunicorn_as_serve():
+    """The worker class (slow clients, accept balance, CPU pinning), limits and log format are the
+    service's own, wherever it runs; only the address and the worker count are the platform's."""
+    import shlex
+
+    from config.settings import load_settings
+    from crashsvc.serve import Supervisor
+
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    procfile = shlex.split(line.removeprefix("web:"))
+    serve = Supervisor(load_settings({}))._web_command()
+    serve = serve[serve.index("gunicorn"):]
+
+    def options(command: list[str]) -> dict[str, str]:
+        return {flag: value for flag, value in zip(command, command[1:], strict=False)
+                if flag.startswith("--") and flag not in ("--bind", "--workers")}
+
+    assert procfile[0] == "gunicorn" and procfile[-1] == serve[-1]
+    assert options(procfile) == options(serve)
