@@ -44,6 +44,7 @@ from sqlalchemy import event, func, select, text  # noqa: E402
 
 from bench.ingest import WRK_SCRIPT, wait_until_up  # noqa: E402
 from bench.purge_usage import UsageProbe, children  # noqa: E402
+from config.settings import load_settings  # noqa: E402
 from crashsvc.db import Database  # noqa: E402
 from crashsvc.groups.counters import count_report  # noqa: E402
 from crashsvc.migrate import upgrade_database  # noqa: E402
@@ -52,6 +53,7 @@ from crashsvc.models.groups import BREAKDOWN_DIMENSIONS  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
 from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS  # noqa: E402
+from crashsvc.serve import Supervisor  # noqa: E402
 from crashsvc.valkey import EmbeddedValkey  # noqa: E402
 
 # Two layouts of the same reports (``--data``). "time": report i arrives (1 - i / N) * days ago, so
@@ -229,15 +231,18 @@ class Beside:
 
 
 @contextmanager
-def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str = "even") -> Iterator[Beside]:
-    """Valkey and gunicorn (2 workers, 4 gthread threads each), on the purge's database; yields an HTTP load.
-
-    ``crashsvc serve`` now uses its slow-client-safe worker class; the figures in docs/performance.md
-    were taken with gthread, as here.
+def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str = "serve") -> Iterator[Beside]:
+    """Valkey and gunicorn (2 workers, 4 threads each), on the purge's database; yields an HTTP load.
 
     The load (``wrk``, 16 connections, ``tests/data/ios_crash.json`` with a fresh id each) runs in
     1-second rounds (at most 1 s of the rate falls after the purge) until its event is set, adding
     accepted (202) reports to ``counts[0]`` and each round's rate to the rest of ``counts``.
+
+    ``split`` "serve": the web command and Valkey priority ``crashsvc serve`` runs (one gunicorn of
+    2 slow-client-safe workers, each pinned to a CPU of its own on a 2-core machine, and Valkey at
+    ``EMBEDDED_VALKEY_NICE``), 16 connections from one ``wrk``; that worker class accepts only
+    while a thread is free, so the split stays even. The figures before 2026-11-29 13:30 UTC used
+    the other two:
 
     ``split``: with one gunicorn of 2 workers ("shared", the figures before 2026-11-29 08:00) the
     workers race to accept each round's 16 new connections on their shared socket, and the split
@@ -247,7 +252,8 @@ def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str =
     ports, each driven by its own ``wrk`` with 8 of the 16 connections, so every round splits 8/8.
     """
     work = Path(tempfile.mkdtemp(prefix="purge-bench-ingest-"))
-    valkey = EmbeddedValkey(work / "valkey", fsync=fsync)
+    valkey = EmbeddedValkey(work / "valkey", fsync=fsync,
+                            nice=load_settings({}).embedded_valkey_nice if split == "serve" else None)
     valkey.start()
     env = dict(
         os.environ,
@@ -262,13 +268,14 @@ def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str =
     )
     webs = []
     for port in ports:
-        webs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
-             "--worker-class", "gthread", "--threads", "4", "--access-logfile", "/dev/null",
-             "crashsvc.app:create_app()"],
-            env=env,
-            cwd=ROOT,
-        ))  # fmt: skip
+        command = (
+            Supervisor(load_settings({"PORT": str(port), "WEB_WORKERS": workers}, environ=env))._web_command()
+            if split == "serve"
+            else [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
+                  "--worker-class", "gthread", "--threads", "4", "--access-logfile", "/dev/null",
+                  "crashsvc.app:create_app()"]
+        )  # fmt: skip
+        webs.append(subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL))
         # One at a time: two apps starting together on a fresh data dir race to create its
         # secrets file (crashsvc/keys.py), and one of them fails to boot.
         wait_until_up(port)
@@ -431,9 +438,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--http-split",
-        choices=("even", "shared"),
-        default="even",
-        help="HTTP: two single-worker servers with 8 connections each, or one 2-worker server (racing to accept).",
+        choices=("serve", "even", "shared"),
+        default="serve",
+        help="HTTP: crashsvc serve's web command and Valkey priority; two single-worker gthread servers "
+        "with 8 connections each; or one 2-worker gthread server (racing to accept).",
     )
     parser.add_argument(
         "--valkey-fsync",
