@@ -184,10 +184,15 @@ def store_contexts(iterations: int, app_id: int) -> list[Any]:
     for seed in range(iterations):
         item = typical_report(seed * 4)
         item["exception"]["type"] = f"NSRangeException{seed % 20}"  # 20 bugs
-        item.update(app={"version": f"2.{seed % 30}.0"}, os={"name": "iOS", "version": f"17.{seed % 6}"},
-                    device={"model": f"iPhone{seed % 9},2"}, platform="cocoa")
-        ctx = ProcessingContext(report_id=str(uuid.uuid4()), app_id=app_id, report=item,
-                                received_at=now - timedelta(minutes=seed))
+        item.update(
+            app={"version": f"2.{seed % 30}.0"},
+            os={"name": "iOS", "version": f"17.{seed % 6}"},
+            device={"model": f"iPhone{seed % 9},2"},
+            platform="cocoa",
+        )
+        ctx = ProcessingContext(
+            report_id=str(uuid.uuid4()), app_id=app_id, report=item, received_at=now - timedelta(minutes=seed)
+        )
         ctx.install_hash = f"{seed % 500:032x}"
         contexts.append(ctx)
     return contexts
@@ -224,9 +229,21 @@ def measure_store(database_url: str, iterations: int, batch: int, with_report: b
                 counted = []
                 for ctx in members:
                     group_id = groups[(ctx.app_id, ctx.signature_algorithm, ctx.signature_hash)]
-                    counted.append((group_id, StoredReport(ctx.report_id, group_id, ctx.received_at,
-                                                           ctx.report["app"]["version"], "iOS", "17.1",
-                                                           ctx.report["device"]["model"], ctx.install_hash)))
+                    counted.append(
+                        (
+                            group_id,
+                            StoredReport(
+                                ctx.report_id,
+                                group_id,
+                                ctx.received_at,
+                                ctx.report["app"]["version"],
+                                "iOS",
+                                "17.1",
+                                ctx.report["device"]["model"],
+                                ctx.install_hash,
+                            ),
+                        )
+                    )
                 count_reports(session, counted)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     database.dispose()

@@ -87,7 +87,9 @@ class CpuMeter:
         return (sum(values) - values[3] - values[4]) / self.TICKS  # all but idle and iowait
 
     def snapshot(self) -> tuple[float, float, float, float]:
-        workers = subprocess.run(["pgrep", "-P", str(self.web_pid)], capture_output=True, text=True).stdout.split()
+        workers = subprocess.run(
+            ["pgrep", "-P", str(self.web_pid)], capture_output=True, text=True
+        ).stdout.split()
         web = self._process(self.web_pid) + sum(self._process(int(pid)) for pid in workers)
         return time.monotonic(), web, self._process(self.valkey_pid), self._machine()
 
@@ -95,20 +97,35 @@ class CpuMeter:
     def per_request(before: tuple, after: tuple, requests: float) -> dict:
         elapsed, web, valkey, machine = (b - a for a, b in zip(before, after, strict=True))
         per = 1e6 / max(requests, 1)
-        return {"web_us": round(web * per), "valkey_us": round(valkey * per),
-                "machine_us": round(machine * per), "cores_busy": round(machine / elapsed, 2)}
+        return {
+            "web_us": round(web * per),
+            "valkey_us": round(valkey * per),
+            "machine_us": round(machine * per),
+            "cores_busy": round(machine / elapsed, 2),
+        }
 
 
-def wrk(url: str, script: Path, seconds: int, connections: int, threads: int = 2,
-        meter: CpuMeter | None = None) -> dict:
+def wrk(
+    url: str, script: Path, seconds: int, connections: int, threads: int = 2, meter: CpuMeter | None = None
+) -> dict:
     before = meter.snapshot() if meter else None
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     requests, errors, p99, p50 = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", out).groups()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    result = {"rps": rps, "p99_ms": float(p99), "p50_ms": float(p50), "errors": int(errors),
-              "non_2xx": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
+    result = {
+        "rps": rps,
+        "p99_ms": float(p99),
+        "p50_ms": float(p50),
+        "errors": int(errors),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "connections": connections,
+    }
     if meter and before:
         result["cpu_per_request"] = CpuMeter.per_request(before, meter.snapshot(), int(requests))
     return result
@@ -120,10 +137,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per web worker (crashsvc serve: 4)")
-    parser.add_argument("--rounds", type=int, default=3, help="echo/native pairs; the median pair is reported")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="echo/native pairs; the median pair is reported"
+    )
     parser.add_argument("--fsync", default="always", choices=["always", "everysec"])
-    parser.add_argument("--valkey-nice", type=int, default=None,
-                        help="nice value of Valkey's event loop (default: serve's EMBEDDED_VALKEY_NICE)")
+    parser.add_argument(
+        "--valkey-nice",
+        type=int,
+        default=None,
+        help="nice value of Valkey's event loop (default: serve's EMBEDDED_VALKEY_NICE)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -132,17 +155,48 @@ def main() -> None:
     nice = args.valkey_nice if args.valkey_nice is not None else load_settings({}).embedded_valkey_nice
     valkey = EmbeddedValkey(work / "valkey", fsync=args.fsync, nice=nice)
     valkey.start()
-    env = dict(os.environ, CRASHSVC_DATA_DIR=str(work), CRASHSVC_REDIS_URL=valkey.url,
-               CRASHSVC_RATE_LIMIT_PER_MINUTE="0", CRASHSVC_LOG_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        CRASHSVC_DATA_DIR=str(work),
+        CRASHSVC_REDIS_URL=valkey.url,
+        CRASHSVC_RATE_LIMIT_PER_MINUTE="0",
+        CRASHSVC_LOG_LEVEL="WARNING",
+    )
     py = sys.executable
     subprocess.run([py, "-m", "crashsvc.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT)
-    app = json.loads(subprocess.run([py, "-m", "crashsvc.cli", "apps", "create", "bench", "--json"], env=env,
-                                    check=True, cwd=ROOT, capture_output=True, text=True).stdout)
+    app = json.loads(
+        subprocess.run(
+            [py, "-m", "crashsvc.cli", "apps", "create", "bench", "--json"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     port = 18765
-    web = subprocess.Popen([py, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(args.web_workers),
-                            "--worker-class", "crashsvc.slowclients.SlowClientSafeWorker", "--threads", str(args.threads), "--access-logfile", "/dev/null",
-                            "--access-logformat", ACCESS_LOG_FORMAT, "bench.ingest_server:create()"],
-                           env=env, cwd=ROOT)
+    web = subprocess.Popen(
+        [
+            py,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.web_workers),
+            "--worker-class",
+            "crashsvc.slowclients.SlowClientSafeWorker",
+            "--threads",
+            str(args.threads),
+            "--access-logfile",
+            "/dev/null",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "bench.ingest_server:create()",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     try:
         wait_until_up(port)
         meter = CpuMeter(web.pid, valkey.process.pid)
@@ -160,8 +214,13 @@ def main() -> None:
         for _ in range(args.rounds):
             round_echo = wrk(f"{base}/api/bench/echo", script, args.seconds, args.connections, meter=meter)
             round_native = wrk(f"{base}/api/v1/reports", script, args.seconds, args.connections, meter=meter)
-            rounds.append({"echo": round_echo, "native": round_native,
-                           "ratio": round(round_native["rps"] / round_echo["rps"], 3)})
+            rounds.append(
+                {
+                    "echo": round_echo,
+                    "native": round_native,
+                    "ratio": round(round_native["rps"] / round_echo["rps"], 3),
+                }
+            )
         middle = sorted(rounds, key=lambda entry: entry["ratio"])[len(rounds) // 2]
         echo, native = middle["echo"], middle["native"]
         # ~70% of peak: fewer connections lowers offered load on a closed-loop generator.
@@ -170,15 +229,24 @@ def main() -> None:
         # One connection each: the per-request cost without any queueing or lock contention.
         echo_serial = wrk(f"{base}/api/bench/echo", script, max(5, args.seconds // 2), 1, threads=1)
         native_serial = wrk(f"{base}/api/v1/reports", script, max(5, args.seconds // 2), 1, threads=1)
-        result = {"body_bytes": len(body), "frames": sum(len(t["frames"]) for t in report["threads"]),
-                  "echo": echo, "native": native, "native_reduced_load": at70,
-                  "echo_one_connection": echo_serial, "native_one_connection": native_serial,
-                  "ratio": middle["ratio"], "round_ratios": [entry["ratio"] for entry in rounds],
-                  "round_rps": [(entry["echo"]["rps"], entry["native"]["rps"]) for entry in rounds],
-                  "round_cpu": [(entry["echo"]["cpu_per_request"], entry["native"]["cpu_per_request"])
-                                for entry in rounds],
-                  "load_average": os.getloadavg(), "cpus": os.cpu_count(),
-                  "date": time.strftime("%Y-%m-%d")}
+        result = {
+            "body_bytes": len(body),
+            "frames": sum(len(t["frames"]) for t in report["threads"]),
+            "echo": echo,
+            "native": native,
+            "native_reduced_load": at70,
+            "echo_one_connection": echo_serial,
+            "native_one_connection": native_serial,
+            "ratio": middle["ratio"],
+            "round_ratios": [entry["ratio"] for entry in rounds],
+            "round_rps": [(entry["echo"]["rps"], entry["native"]["rps"]) for entry in rounds],
+            "round_cpu": [
+                (entry["echo"]["cpu_per_request"], entry["native"]["cpu_per_request"]) for entry in rounds
+            ],
+            "load_average": os.getloadavg(),
+            "cpus": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d"),
+        }
         print(json.dumps(result, indent=2))
     finally:
         web.terminate()

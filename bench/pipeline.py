@@ -53,9 +53,15 @@ def run(reports: int, batch_size: int, workdir: Path) -> tuple[float, float]:
     try:
         database_url = f"sqlite:///{workdir / f'bench-{batch_size}.sqlite3'}"
         upgrade_database(database_url)
-        settings = load_settings({"DATA_DIR": str(workdir / "data"), "REDIS_URL": valkey.url,
-                                  "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
-                                  "WORKER_BATCH_SIZE": str(batch_size)})
+        settings = load_settings(
+            {
+                "DATA_DIR": str(workdir / "data"),
+                "REDIS_URL": valkey.url,
+                "DATABASE_URL": database_url,
+                "LOG_LEVEL": "WARNING",
+                "WORKER_BATCH_SIZE": str(batch_size),
+            }
+        )
         services = runtime.init(settings)
         with services.db.transaction() as session:
             app = App(name="bench", ingest_key=uuid.uuid4().hex)
@@ -89,21 +95,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=3000)
     parser.add_argument("--batch-sizes", default="1,50")
-    parser.add_argument("--store-only", action="store_true",
-                        help="replace every stage but store by a trivial signature: the worker's own ceiling")
+    parser.add_argument(
+        "--store-only",
+        action="store_true",
+        help="replace every stage but store by a trivial signature: the worker's own ceiling",
+    )
     args = parser.parse_args()
     if args.store_only:
         pipeline.STAGES = [("group", _fixed_signature), *[s for s in pipeline.STAGES if s[0] == "store"]]
     stages = ", ".join(f"{name}={stage.__module__}.{stage.__name__}" for name, stage in pipeline.STAGES)
     # CPU time beside wall time: the 2-core machine is shared, wall time includes waiting for a core.
-    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{datetime.now(UTC):%Y-%m-%d}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{datetime.now(UTC):%Y-%m-%d}, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"stages: {stages}")
     with tempfile.TemporaryDirectory(prefix="crashsvc-bench-") as tmp:
         for batch_size in (int(value) for value in args.batch_sizes.split(",")):
             rate, cpu = run(args.reports, batch_size, Path(tmp))
-            print(f"batch size {batch_size:>3}: {rate:7.1f} reports/s, CPU {cpu:.2f} ms/report "
-                  f"(one worker process, {args.reports} reports; load average now {os.getloadavg()[0]:.1f})")
+            print(
+                f"batch size {batch_size:>3}: {rate:7.1f} reports/s, CPU {cpu:.2f} ms/report "
+                f"(one worker process, {args.reports} reports; load average now {os.getloadavg()[0]:.1f})"
+            )
 
 
 if __name__ == "__main__":

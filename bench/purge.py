@@ -252,8 +252,11 @@ def ingest_server(url: str, ingest_key: str, fsync: str = "always", split: str =
     ports, each driven by its own ``wrk`` with 8 of the 16 connections, so every round splits 8/8.
     """
     work = Path(tempfile.mkdtemp(prefix="purge-bench-ingest-"))
-    valkey = EmbeddedValkey(work / "valkey", fsync=fsync,
-                            nice=load_settings({}).embedded_valkey_nice if split == "serve" else None)
+    valkey = EmbeddedValkey(
+        work / "valkey",
+        fsync=fsync,
+        nice=load_settings({}).embedded_valkey_nice if split == "serve" else None,
+    )
     valkey.start()
     env = dict(
         os.environ,

@@ -60,20 +60,38 @@ class Traffic:
     def send_one(self, session: requests.Session, envelope: bool) -> None:
         client_id = str(uuid.uuid4())
         if envelope:
-            event = {"event_id": client_id.replace("-", ""), "platform": "python", "level": "fatal",
-                     "tags": {"crash_reports.opt_in": "true"},
-                     "exception": {"values": [{"type": "KeyError", "value": "avatar", "stacktrace": {
-                         "frames": [{"function": "load_profile", "filename": "app.py", "lineno": 12}]}}]}}
+            event = {
+                "event_id": client_id.replace("-", ""),
+                "platform": "python",
+                "level": "fatal",
+                "tags": {"crash_reports.opt_in": "true"},
+                "exception": {
+                    "values": [
+                        {
+                            "type": "KeyError",
+                            "value": "avatar",
+                            "stacktrace": {
+                                "frames": [{"function": "load_profile", "filename": "app.py", "lineno": 12}]
+                            },
+                        }
+                    ]
+                },
+            }
             header = json.dumps({"event_id": event["event_id"]})
             payload = json.dumps(event)
             body = f'{header}\n{{"type":"event","length":{len(payload)}}}\n{payload}\n'
-            response = session.post(f"{self.base}/api/{self.app_id}/envelope/", data=body,
-                                    headers={"X-Sentry-Auth": f"Sentry sentry_key={self.key}"}, timeout=30)
+            response = session.post(
+                f"{self.base}/api/{self.app_id}/envelope/",
+                data=body,
+                headers={"X-Sentry-Auth": f"Sentry sentry_key={self.key}"},
+                timeout=30,
+            )
             ok_id = client_id if response.status_code == 200 else None
         else:
             report = dict(REPORT, report_id=client_id)
-            response = session.post(f"{self.base}/api/v1/reports", json=report,
-                                    headers={"X-Crashsvc-Key": self.key}, timeout=30)
+            response = session.post(
+                f"{self.base}/api/v1/reports", json=report, headers={"X-Crashsvc-Key": self.key}, timeout=30
+            )
             ok_id = response.json()["id"] if response.status_code in (200, 202) else None
         with self.lock:
             if ok_id:
@@ -123,9 +141,16 @@ def soak(tmp: Path, minutes: float, load: float) -> None:
     database_url = f"sqlite:///{tmp / 'crashsvc.sqlite3'}"
     upgrade_database(database_url)
     port = _free_port()
-    env = dict(os.environ, CRASHSVC_DATA_DIR=str(tmp / "data"), CRASHSVC_REDIS_URL=valkey.url,
-               CRASHSVC_DATABASE_URL=database_url, CRASHSVC_RATE_LIMIT_PER_MINUTE="0",
-               CRASHSVC_LOG_LEVEL="WARNING", CRASHSVC_PORT=str(port), CRASHSVC_HOST="127.0.0.1")
+    env = dict(
+        os.environ,
+        CRASHSVC_DATA_DIR=str(tmp / "data"),
+        CRASHSVC_REDIS_URL=valkey.url,
+        CRASHSVC_DATABASE_URL=database_url,
+        CRASHSVC_RATE_LIMIT_PER_MINUTE="0",
+        CRASHSVC_LOG_LEVEL="WARNING",
+        CRASHSVC_PORT=str(port),
+        CRASHSVC_HOST="127.0.0.1",
+    )
     settings = load_settings(environ=env)
     engine = create_engine(database_url)
     from sqlalchemy.orm import Session
@@ -138,7 +163,9 @@ def soak(tmp: Path, minutes: float, load: float) -> None:
     supervisor = Supervisor(settings)
     log = open(tmp / "processes.log", "wb")  # noqa: SIM115 - closed in finally
     web = subprocess.Popen(supervisor._web_command(), env=env, stdout=log, stderr=log)
-    workers = [subprocess.Popen(supervisor._worker_command(i), env=env, stdout=log, stderr=log) for i in range(2)]
+    workers = [
+        subprocess.Popen(supervisor._worker_command(i), env=env, stdout=log, stderr=log) for i in range(2)
+    ]
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -150,8 +177,10 @@ def soak(tmp: Path, minutes: float, load: float) -> None:
         traffic = Traffic(base, app_id, key)
         peak = traffic.run(None, 10) / 10
         rate = peak * load
-        print(f"{platform.node()}: {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}; "
-              f"peak ingest {peak:.0f} req/s, soaking at {rate:.0f} req/s for {minutes} min")
+        print(
+            f"{platform.node()}: {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}; "
+            f"peak ingest {peak:.0f} req/s, soaking at {rate:.0f} req/s for {minutes} min"
+        )
         samples: list[tuple[float, int, list[float]]] = []
         stop = threading.Event()
 
@@ -162,7 +191,9 @@ def soak(tmp: Path, minutes: float, load: float) -> None:
             while not stop.wait(10):
                 depth = redis.llen(f"rq:queue:{settings.queue_name}")
                 samples.append((time.monotonic(), depth, [rss_mb(w.pid) for w in workers]))
-                print(f"  queue depth {depth:6d}   worker RSS MB {', '.join(f'{m:.0f}' for m in samples[-1][2])}")
+                print(
+                    f"  queue depth {depth:6d}   worker RSS MB {', '.join(f'{m:.0f}' for m in samples[-1][2])}"
+                )
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -177,9 +208,11 @@ def soak(tmp: Path, minutes: float, load: float) -> None:
                 time.sleep(1)
             stored_ids = set(session.scalars(select(Report.id)))
             counted = session.scalar(select(func.coalesce(func.sum(Group.count), 0)))
-        print(f"accepted {len(traffic.accepted)}, refused {traffic.refused}, stored {len(stored_ids)}, "
-              f"group counts {counted}, max queue depth {max((s[1] for s in samples), default=0)}, "
-              f"worker RSS first/last MB {samples[0][2] if samples else '-'} / {samples[-1][2] if samples else '-'}")
+        print(
+            f"accepted {len(traffic.accepted)}, refused {traffic.refused}, stored {len(stored_ids)}, "
+            f"group counts {counted}, max queue depth {max((s[1] for s in samples), default=0)}, "
+            f"worker RSS first/last MB {samples[0][2] if samples else '-'} / {samples[-1][2] if samples else '-'}"
+        )
         # Every request carried a new client id, so accepted == stored == counted means exactly once.
         exactly_once = len(traffic.accepted) == len(stored_ids) == counted
         print("every accepted report stored exactly once:", exactly_once)

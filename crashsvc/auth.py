@@ -72,7 +72,9 @@ class IngestKeyCache:
             return entry[1]
         try:
             with session_factory() as session:
-                row = session.execute(select(App.id, App.rate_limit_per_minute).where(App.ingest_key == key)).first()
+                row = session.execute(
+                    select(App.id, App.rate_limit_per_minute).where(App.ingest_key == key)
+                ).first()
         except SQLAlchemyError as error:
             # Ingestion only needs Redis: during a database outage a key that was valid moments
             # ago stays valid (stale, not refreshed), so SDKs keep reporting and nothing waits.
@@ -113,7 +115,8 @@ def principal_from_bearer(session: Session) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None:

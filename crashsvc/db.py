@@ -101,8 +101,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.write_sessions = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}),
-                                           expire_on_commit=False)
+        self.write_sessions = sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -57,15 +57,17 @@ def list_dead_letters(services: Services) -> list[dict[str, Any]]:
             continue
         error_type, detail = _error(job)
         expires = registry.get_expiration_time(job)
-        letters.append({
-            "id": job_id,
-            "job": job.func_name.rsplit(".", 1)[-1],
-            "error_type": error_type,
-            "detail": detail,
-            "failed_at": job.ended_at.astimezone(UTC).isoformat() if job.ended_at else None,
-            "expires_at": expires.isoformat() if expires else None,
-            "payload_available": bool(raw) or not job.func_name.endswith("process_report"),
-        })
+        letters.append(
+            {
+                "id": job_id,
+                "job": job.func_name.rsplit(".", 1)[-1],
+                "error_type": error_type,
+                "detail": detail,
+                "failed_at": job.ended_at.astimezone(UTC).isoformat() if job.ended_at else None,
+                "expires_at": expires.isoformat() if expires else None,
+                "payload_available": bool(raw) or not job.func_name.endswith("process_report"),
+            }
+        )
     letters.sort(key=lambda letter: letter["failed_at"] or "")
     return letters
 

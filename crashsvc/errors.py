@@ -23,8 +23,15 @@ class ApiError(Exception):
     code = "bad_request"
     message = "The request could not be processed."
 
-    def __init__(self, message: str | None = None, *, fields: dict[str, Any] | None = None,
-                 retry_after: int | None = None, status: int | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.fields = fields
@@ -56,7 +63,11 @@ class Forbidden(ApiError):
 
 
 class OptInRequired(ApiError):
-    status, code, message = 403, "opt_in_required", "The report must carry the user's explicit opt-in (opt_in: true)."
+    status, code, message = (
+        403,
+        "opt_in_required",
+        "The report must carry the user's explicit opt-in (opt_in: true).",
+    )
 
 
 class NotFound(ApiError):
@@ -85,14 +96,24 @@ class Unavailable(ApiError):
 
 # Werkzeug's own HTTP errors get stable codes too, so no path answers HTML.
 HTTP_STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 408: "request_timeout", 411: "length_required", 413: "payload_too_large",
-    414: "uri_too_long", 415: "unsupported_media_type", 429: "rate_limited", 431: "headers_too_large",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    411: "length_required",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    431: "headers_too_large",
 }
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None,
-                   retry_after: int | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None, retry_after: int | None = None
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
@@ -143,15 +164,15 @@ def register_error_handlers(app: Flask) -> None:
             return handle_unexpected(error)
         # An outage or a dropped connection is nobody's bad input: 503 and a retry, like ingestion
         # when Redis is down, never a 500. Only the type is logged (the text may quote values).
-        app.logger.warning("database_unavailable", extra={"error_type": type(error).__name__,
-                                                         "path": request.path})
+        app.logger.warning(
+            "database_unavailable", extra={"error_type": type(error).__name__, "path": request.path}
+        )
         return handle_api_error(Unavailable("The database is unreachable; retry later.", retry_after=5))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         # The message of an unexpected error may quote a payload: log only its type, never its text.
-        app.logger.error("unhandled_error", extra={"error_type": type(error).__name__,
-                                                   "path": request.path})
+        app.logger.error("unhandled_error", extra={"error_type": type(error).__name__, "path": request.path})
         page = _html_error(app, 500, "internal_error", "Internal error.")
         return page if page is not None else error_response(500, "internal_error", "Internal error.")
 

@@ -12,8 +12,12 @@ STANDARD_ATTRS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asct
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(), "level": record.levelname,
-                "logger": record.name, "event": record.getMessage()}
+        data = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
         for key, value in vars(record).items():
             if key not in STANDARD_ATTRS and not key.startswith("_"):
                 data[key] = value

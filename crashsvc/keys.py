@@ -31,7 +31,9 @@ class ServerSecrets:
     server_key: bytes  # 32 bytes, AES-256-GCM and HMAC derivations
 
 
-def load_or_create_secrets(data_dir: Path, secret_key: str | None, server_key_b64: str | None) -> ServerSecrets:
+def load_or_create_secrets(
+    data_dir: Path, secret_key: str | None, server_key_b64: str | None
+) -> ServerSecrets:
     """Return configured secrets, generating missing ones into ``data_dir/secrets.json`` (mode 0600).
 
     `crashsvc serve` starts the web workers and the report worker at once, so on a fresh data dir

@@ -63,7 +63,9 @@ def render(redis: Redis, gauges: dict[str, tuple[float, str]]) -> str:
     lines.append("# HELP crashsvc_job_latency_seconds Time from acceptance to stored report.")
     lines.append("# TYPE crashsvc_job_latency_seconds histogram")
     for bound in (*LATENCY_BUCKETS, "+Inf"):
-        lines.append(f'crashsvc_job_latency_seconds_bucket{{le="{bound}"}} {int(latency.get(f"le={bound}", 0))}')
+        lines.append(
+            f'crashsvc_job_latency_seconds_bucket{{le="{bound}"}} {int(latency.get(f"le={bound}", 0))}'
+        )
     lines.append(f"crashsvc_job_latency_seconds_sum {latency.get('sum', 0.0)}")
     lines.append(f"crashsvc_job_latency_seconds_count {int(latency.get('le=+Inf', 0))}")
     for name, (value, doc) in gauges.items():

@@ -76,9 +76,17 @@ class RawReport:
 class ReportQueue:
     """Queues report ids (RQ) with their sealed payloads, and reads them back in the worker."""
 
-    def __init__(self, redis: Redis, sealer: PayloadSealer, queue_name: str, raw_ttl: int,
-                 idempotency_ttl: int, job_timeout: int, job_retries: int,
-                 retry_backoff: list[int] | None = None):
+    def __init__(
+        self,
+        redis: Redis,
+        sealer: PayloadSealer,
+        queue_name: str,
+        raw_ttl: int,
+        idempotency_ttl: int,
+        job_timeout: int,
+        job_retries: int,
+        retry_backoff: list[int] | None = None,
+    ):
         self.redis = redis
         self.sealer = sealer
         self.queue = Queue(queue_name, connection=redis)
@@ -88,7 +96,9 @@ class ReportQueue:
         self.job_retries = job_retries
         self._accept_script = redis.register_script(ACCEPT_SCRIPT.read_text())
         self.retry_backoff = retry_backoff or [5, 30, 120, 600, 1800]
-        self._template: EnqueueTemplate | None | bool = False  # False: not built yet; None: RQ's layout not understood
+        self._template: EnqueueTemplate | None | bool = (
+            False  # False: not built yet; None: RQ's layout not understood
+        )
         self._template_lock = threading.Lock()
         self._own = threading.local()  # each web thread's own connection for the accept
 
@@ -97,8 +107,9 @@ class ReportQueue:
         header = json.dumps({"app_id": app_id, "received_at": received_at.isoformat()}).encode()
         return self.sealer.seal(_compressor().compress(header + b"\n" + report_json), report_id)
 
-    def accept(self, report_id: str, sealed: bytes, check_duplicate: bool, rate_key: str = "",
-               rate_limit: int = 0) -> int:
+    def accept(
+        self, report_id: str, sealed: bytes, check_duplicate: bool, rate_key: str = "", rate_limit: int = 0
+    ) -> int:
         """Queue a sealed report in one atomic round trip: 1 accepted, 0 a resend, -1 rate-limited.
 
         A Lua script checks the rate limit and the idempotency marker, stores the raw payload and
@@ -106,17 +117,29 @@ class ReportQueue:
         resend never queues a second job, and with ``appendfsync always`` one request costs one
         fsync group instead of one per command.
         """
-        args: list = [rate_limit, 120, "1" if check_duplicate else "0", self.idempotency_ttl, sealed,
-                      self.raw_ttl]
+        args: list = [
+            rate_limit,
+            120,
+            "1" if check_duplicate else "0",
+            self.idempotency_ttl,
+            sealed,
+            self.raw_ttl,
+        ]
         for command in self._rq_enqueue_commands(report_id):
             args.append(len(command))
             args.extend(command)
-        keys = [rate_key or "crashsvc:rate:none", SEEN_PREFIX + report_id, RAW_PREFIX + report_id,
-                metrics.COUNTERS_KEY]
+        keys = [
+            rate_key or "crashsvc:rate:none",
+            SEEN_PREFIX + report_id,
+            RAW_PREFIX + report_id,
+            metrics.COUNTERS_KEY,
+        ]
         # EVALSHA directly: redis-py's Script wrapper and command helpers (argument copies,
         # deprecation checks) cost a measurable share of the edge's own time per report.
         try:
-            return int(self._call_on_own_connection("EVALSHA", self._accept_script.sha, len(keys), *keys, *args))
+            return int(
+                self._call_on_own_connection("EVALSHA", self._accept_script.sha, len(keys), *keys, *args)
+            )
         except NoScriptError:  # a restarted or flushed server: load it and go on
             return int(self._accept_script(keys=keys, args=args))
 
@@ -158,7 +181,9 @@ class ReportQueue:
         if self._template is False:
             with self._template_lock:
                 if self._template is False:
-                    self._template = EnqueueTemplate.build(self._record_rq_enqueue_commands, self.queue.serializer)
+                    self._template = EnqueueTemplate.build(
+                        self._record_rq_enqueue_commands, self.queue.serializer
+                    )
         return self._template  # type: ignore[return-value]
 
     def _record_rq_enqueue_commands(self, report_id: str) -> list[tuple]:
@@ -178,8 +203,13 @@ class ReportQueue:
     def _job(self, report_id: str) -> Job:
         retry = Retry(max=self.job_retries, interval=self.retry_backoff) if self.job_retries else None
         return self.queue.create_job(
-            PROCESS_REPORT_JOB, args=(report_id,), job_id=report_id, timeout=self.job_timeout,
-            result_ttl=600, failure_ttl=self.raw_ttl, retry=retry,
+            PROCESS_REPORT_JOB,
+            args=(report_id,),
+            job_id=report_id,
+            timeout=self.job_timeout,
+            result_ttl=600,
+            failure_ttl=self.raw_ttl,
+            retry=retry,
             description=f"process report {report_id}",
         )
 
@@ -211,12 +241,17 @@ class ReportQueue:
         """Unseal and parse a payload from ``fetch_raw``; raises if it cannot be opened."""
         if sealed is None:
             return None
-        plain = _decompressor().decompress(self.sealer.open(sealed, report_id), max_output_size=64 * 1024 * 1024)
+        plain = _decompressor().decompress(
+            self.sealer.open(sealed, report_id), max_output_size=64 * 1024 * 1024
+        )
         header, _, body = plain.partition(b"\n")
         meta = json.loads(header)
-        return RawReport(report_id=report_id, app_id=int(meta["app_id"]),
-                         received_at=datetime.fromisoformat(meta["received_at"]).astimezone(UTC),
-                         report=json.loads(body))
+        return RawReport(
+            report_id=report_id,
+            app_id=int(meta["app_id"]),
+            received_at=datetime.fromisoformat(meta["received_at"]).astimezone(UTC),
+            report=json.loads(body),
+        )
 
     def delete_raw(self, report_id: str) -> None:
         self.redis.delete(RAW_PREFIX + report_id)
@@ -234,7 +269,9 @@ class ReportQueue:
         enqueued_at = self.redis.hget(Job.key_for(head.decode()), "enqueued_at") if head else None
         if not enqueued_at:
             return 0.0
-        return max(0.0, (datetime.now(UTC) - utcparse(enqueued_at.decode()).replace(tzinfo=UTC)).total_seconds())
+        return max(
+            0.0, (datetime.now(UTC) - utcparse(enqueued_at.decode()).replace(tzinfo=UTC)).total_seconds()
+        )
 
     def live_workers(self) -> int:
         """Workers registered on the report queue whose heartbeat key has not expired.
@@ -252,9 +289,16 @@ class ReportQueue:
         are idempotent, so the retries declared here are safe.
         """
         retry = Retry(max=self.job_retries, interval=TASK_RETRY_INTERVAL) if self.job_retries else None
-        job = self.queue.enqueue_call(job_name, args=args, timeout=self.job_timeout, result_ttl=600,
-                                      failure_ttl=self.raw_ttl, retry=retry, description=description or job_name,
-                                      pipeline=pipeline)
+        job = self.queue.enqueue_call(
+            job_name,
+            args=args,
+            timeout=self.job_timeout,
+            result_ttl=600,
+            failure_ttl=self.raw_ttl,
+            retry=retry,
+            description=description or job_name,
+            pipeline=pipeline,
+        )
         return job.id
 
 
@@ -278,7 +322,11 @@ class EnqueueTemplate:
         for command in commands:
             slots: list[tuple[int, str]] = []
             for index, arg in enumerate(command):
-                field = _text(command[index - 1]) if command[0] == "HSET" and index >= 3 and index % 2 == 1 else None
+                field = (
+                    _text(command[index - 1])
+                    if command[0] == "HSET" and index >= 3 and index % 2 == 1
+                    else None
+                )
                 text = _text(arg)
                 if field in self.TIMESTAMP_FIELDS:
                     slots.append((index, "now"))
@@ -313,7 +361,9 @@ class EnqueueTemplate:
             if len(want) != len(got):
                 return False
             for index, (a, b) in enumerate(zip(want, got, strict=True)):
-                field = _text(want[index - 1]) if want[0] == "HSET" and index >= 3 and index % 2 == 1 else None
+                field = (
+                    _text(want[index - 1]) if want[0] == "HSET" and index >= 3 and index % 2 == 1 else None
+                )
                 if field in cls.TIMESTAMP_FIELDS:
                     if len(str(a)) != len(str(b)):
                         return False
@@ -336,7 +386,9 @@ class EnqueueTemplate:
             args = list(command)
             for index, slot in slots:
                 if slot == "data":
-                    args[index] = zlib.compress(self.serializer.dumps((PROCESS_REPORT_JOB, None, (report_id,), {})))
+                    args[index] = zlib.compress(
+                        self.serializer.dumps((PROCESS_REPORT_JOB, None, (report_id,), {}))
+                    )
                 else:
                     args[index] = values[slot]
             commands.append(tuple(args))

@@ -37,10 +37,30 @@ class Supervisor:
 
     def _web_command(self) -> list[str]:
         s = self.settings
-        return [sys.executable, "-m", "gunicorn", "--bind", f"{s.host}:{s.port}", "--workers", str(s.web_workers),
-                "--worker-class", "crashsvc.slowclients.SlowClientSafeWorker", "--threads", "4", "--timeout", "30", "--graceful-timeout", "10",
-                "--limit-request-field_size", "16384", "--access-logfile", "-",
-                "--access-logformat", ACCESS_LOG_FORMAT, "crashsvc.app:create_app()"]
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{s.host}:{s.port}",
+            "--workers",
+            str(s.web_workers),
+            "--worker-class",
+            "crashsvc.slowclients.SlowClientSafeWorker",
+            "--threads",
+            "4",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "10",
+            "--limit-request-field_size",
+            "16384",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "crashsvc.app:create_app()",
+        ]
 
     def _worker_command(self, index: int) -> list[str]:
         return [sys.executable, "-m", "crashsvc.cli", "worker", "--name", f"crashsvc-{os.getpid()}-{index}"]
@@ -71,8 +91,9 @@ class Supervisor:
                             self.stopping = True
                             break
                         print(f"crashsvc: {name} exited ({child.returncode}); restarting", file=sys.stderr)
-                        self.children[name] = subprocess.Popen(self._worker_command(int(name.split("-")[1])),
-                                                               env=env)
+                        self.children[name] = subprocess.Popen(
+                            self._worker_command(int(name.split("-")[1])), env=env
+                        )
         finally:
             self._shutdown()
         return 0
@@ -97,7 +118,8 @@ class Supervisor:
     def _announce(self, redis_url: str) -> None:
         url = self.settings.public_url
         where = "embedded Valkey" if self.valkey else redis_url.split("@")[-1]
-        print(f"""
+        print(
+            f"""
 crashsvc is running at {url}  (queue: {where}; data: {self.settings.data_dir})
 
 Next steps, in another terminal (from this directory):
@@ -106,4 +128,6 @@ Next steps, in another terminal (from this directory):
   .venv/bin/crashsvc tokens create --user you@example.com --scopes read,write,symbols
 
 Stop with Ctrl-C.
-""", flush=True)
+""",
+            flush=True,
+        )

@@ -69,7 +69,9 @@ class Spool:
                 self._size += len(record)
             self._write_file(f"{time.time_ns():020d}-{report_id}{SUFFIX}", record)
         except OSError as error:
-            log.error("spool_write_failed", extra={"report_id": report_id, "error_type": type(error).__name__})
+            log.error(
+                "spool_write_failed", extra={"report_id": report_id, "error_type": type(error).__name__}
+            )
             return False
         log.warning("report_spooled", extra={"report_id": report_id})
         self.start_mover()
@@ -125,8 +127,10 @@ class Spool:
 
     def gauges(self) -> dict[str, tuple[float, str]]:
         files, size = self.stats()
-        return {"spool_reports": (files, "Reports waiting in the disk spool for the queue to come back."),
-                "spool_bytes": (size, "Bytes held by the disk spool.")}
+        return {
+            "spool_reports": (files, "Reports waiting in the disk spool for the queue to come back."),
+            "spool_bytes": (size, "Bytes held by the disk spool."),
+        }
 
     @staticmethod
     def parse(record: bytes) -> tuple[str, bool, bytes]:

@@ -41,7 +41,9 @@ def _free_port() -> int:
 class EmbeddedValkey:
     """A Valkey child process with its data (AOF) under ``directory``."""
 
-    def __init__(self, directory: Path, port: int | None = None, fsync: str = "always", nice: int | None = None):
+    def __init__(
+        self, directory: Path, port: int | None = None, fsync: str = "always", nice: int | None = None
+    ):
         self.directory = directory.resolve()
         self.fsync = fsync
         self.nice = nice  # None: leave the priority alone (tests)
@@ -57,10 +59,27 @@ class EmbeddedValkey:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def command_line(self) -> list[str]:
-        args = [str(valkey_binary()), "--dir", str(self.directory), "--appendonly", "yes",
-                "--appendfsync", self.fsync, "--appenddirname", "appendonly", "--save", "",
-                "--daemonize", "no", "--loglevel", "warning", "--logfile", str(self.directory / "valkey.log"),
-                "--maxmemory-policy", "noeviction"]
+        args = [
+            str(valkey_binary()),
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            self.fsync,
+            "--appenddirname",
+            "appendonly",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.directory / "valkey.log"),
+            "--maxmemory-policy",
+            "noeviction",
+        ]
         if self.socket_path:
             args += ["--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         else:
@@ -72,8 +91,12 @@ class EmbeddedValkey:
         os.chmod(self.directory, 0o700)
         if self.socket_path and self.socket_path.exists():
             self.socket_path.unlink()
-        self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            self.command_line(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if self.nice is not None:
             self._set_priority(self.nice)
         deadline = time.monotonic() + timeout
@@ -81,7 +104,9 @@ class EmbeddedValkey:
         try:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"valkey exited with {self.process.returncode}; see {self.directory}/valkey.log")
+                    raise RuntimeError(
+                        f"valkey exited with {self.process.returncode}; see {self.directory}/valkey.log"
+                    )
                 try:
                     if client.ping():
                         return

@@ -67,9 +67,12 @@ def postgres_database() -> Iterator[str]:
     base, _, _ = admin_url.rpartition("/")
     yield f"{base}/{name}"
     with admin.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
-        ), {"name": name})
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -103,8 +106,13 @@ def _make_app(tmp_path: Path, session_redis_url: str, database_url: str, **overr
     from workers import runtime
 
     upgrade_database(database_url)
-    settings = {"DATA_DIR": str(tmp_path / "data"), "REDIS_URL": session_redis_url, "DATABASE_URL": database_url,
-                "RATE_LIMIT_PER_MINUTE": "0", "LOG_LEVEL": "INFO"}
+    settings = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "REDIS_URL": session_redis_url,
+        "DATABASE_URL": database_url,
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "LOG_LEVEL": "INFO",
+    }
     settings.update({key.upper(): value for key, value in overrides.items()})
     app = create_app(settings)
     app.config["TESTING"] = True

@@ -32,10 +32,15 @@ class Factory:
             session.add(row)
         return row
 
-    def user(self, email: str | None = None, admin: bool = False, password: str = "correct horse battery") -> User:
+    def user(
+        self, email: str | None = None, admin: bool = False, password: str = "correct horse battery"
+    ) -> User:
         with self.services.db.transaction() as session:
-            row = User(email=email or f"u{uuid.uuid4().hex[:8]}@example.com",
-                       password_hash=hash_password(password), is_admin=admin)
+            row = User(
+                email=email or f"u{uuid.uuid4().hex[:8]}@example.com",
+                password_hash=hash_password(password),
+                is_admin=admin,
+            )
             session.add(row)
         return row
 
@@ -46,7 +51,9 @@ class Factory:
     def token(self, user: User, scopes: str = "read,write,symbols") -> str:
         token = new_api_token()
         with self.services.db.transaction() as session:
-            session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:12], scopes=scopes))
+            session.add(
+                ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:12], scopes=scopes)
+            )
         return token
 
     def report(self, name: str = "ios_crash.json", **changes: Any) -> dict[str, Any]:

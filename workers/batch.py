@@ -59,8 +59,10 @@ def database_reachable(services: Services) -> bool:
 
 
 def _failed(report_id: str, error: BaseException, stage: str) -> Outcome:
-    log.error("processing_failed", extra={"report_id": report_id, "stage": stage,
-                                          "error_type": type(error).__name__})
+    log.error(
+        "processing_failed",
+        extra={"report_id": report_id, "stage": stage, "error_type": type(error).__name__},
+    )
     # Only the type: RQ keeps this message in its failed-job record, and the original text may
     # quote the raw payload.
     return Outcome(report_id, error=ProcessingFailed(f"processing failed: {type(error).__name__}"))
@@ -70,8 +72,9 @@ def _transient(report_id: str, error: BaseException) -> Outcome:
     orig = getattr(error, "orig", None)
     # The driver's error code only (SQLITE_BUSY, 57P01, ...): the message may quote SQL parameters.
     code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None)
-    log.warning("database_error", extra={"report_id": report_id, "error_type": type(error).__name__,
-                                         "code": code})
+    log.warning(
+        "database_error", extra={"report_id": report_id, "error_type": type(error).__name__, "code": code}
+    )
     return Outcome(report_id, error=TransientFailure(f"database unavailable: {type(error).__name__}"))
 
 
@@ -108,23 +111,35 @@ def process_reports(services: Services, report_ids: list[str]) -> dict[str, Outc
             log.warning("raw_payload_missing", extra={"report_id": report_id})
             outcomes[report_id] = Outcome(report_id, "raw_missing")
             continue
-        ctx = ProcessingContext(report_id=raw.report_id, app_id=raw.app_id, received_at=raw.received_at,
-                                report=raw.report, services=services)
+        ctx = ProcessingContext(
+            report_id=raw.report_id,
+            app_id=raw.app_id,
+            received_at=raw.received_at,
+            report=raw.report,
+            services=services,
+        )
         del raw
         try:
             pipeline.run_pipeline(ctx, stages)
         except Exception as error:
-            outcomes[report_id] = (_transient(report_id, error) if is_transient_database_error(error)
-                                   else _failed(report_id, error, "pipeline"))
+            outcomes[report_id] = (
+                _transient(report_id, error)
+                if is_transient_database_error(error)
+                else _failed(report_id, error, "pipeline")
+            )
             continue
         contexts.append(ctx)
     if contexts:
         outcomes.update(_store_all(services, contexts))
     # A deletion that arrived while a report was in the pipeline: its tombstone is checked after the commit.
-    delete_tombstoned_reports(services, [rid for rid in report_ids
-                                         if outcomes[rid].result in ("stored", "already_stored")])
-    _finish(services, [outcomes[rid] for rid in report_ids if outcomes[rid].result == "already_stored"],
-            [ctx for ctx in contexts if outcomes[ctx.report_id].result == "stored"])
+    delete_tombstoned_reports(
+        services, [rid for rid in report_ids if outcomes[rid].result in ("stored", "already_stored")]
+    )
+    _finish(
+        services,
+        [outcomes[rid] for rid in report_ids if outcomes[rid].result == "already_stored"],
+        [ctx for ctx in contexts if outcomes[ctx.report_id].result == "stored"],
+    )
     return outcomes
 
 
@@ -145,8 +160,9 @@ def _store_all(services: Services, contexts: list[ProcessingContext]) -> dict[st
     return outcomes
 
 
-def _insert_all(session: Session, contexts: list[ProcessingContext],
-                outcomes: dict[str, Outcome]) -> list[StoredReport]:
+def _insert_all(
+    session: Session, contexts: list[ProcessingContext], outcomes: dict[str, Outcome]
+) -> list[StoredReport]:
     """Insert the rows in one savepoint; if that fails, one savepoint each, so only the bad ones fail.
 
     Rows go in report id order: two workers holding the same reports lock them in the same order.
@@ -195,6 +211,8 @@ def _finish(services: Services, already: list[Outcome], stored: list[ProcessingC
         latency = max((now - ctx.received_at).total_seconds(), 0.0)
         metrics.incr(pipe, "reports_processed_total")
         metrics.observe_latency(pipe, latency)
-        log.info("report_processed", extra={"report_id": ctx.report_id, "group_id": ctx.group_id,
-                                            "latency_ms": round(latency * 1000)})
+        log.info(
+            "report_processed",
+            extra={"report_id": ctx.report_id, "group_id": ctx.group_id, "latency_ms": round(latency * 1000)},
+        )
     pipe.execute()

@@ -116,8 +116,9 @@ def keep_waiting_payloads(queue: Queue, raw_ttl: int) -> int:
 
 def requeue_abandoned(queue: Queue) -> None:
     """RQ's handling of started jobs whose heartbeat expired: retry (with backoff) or fail."""
-    StartedJobRegistry(queue.name, connection=queue.connection, job_class=queue.job_class,
-                       serializer=queue.serializer).cleanup()
+    StartedJobRegistry(
+        queue.name, connection=queue.connection, job_class=queue.job_class, serializer=queue.serializer
+    ).cleanup()
 
 
 class WorkerMaintenance(threading.Thread):

@@ -43,13 +43,19 @@ def reprocess_report(report_id: str, regroup: bool = False) -> str:
         ctx = context_from_stored(report, services, regroup)
     run_reprocessing_stages(ctx)
     outcome = save_reprocessed(services, ctx)
-    log.info("report_reprocessed", extra={"report_id": report_id, "outcome": outcome, "group_id": ctx.group_id})
+    log.info(
+        "report_reprocessed", extra={"report_id": report_id, "outcome": outcome, "group_id": ctx.group_id}
+    )
     return outcome
 
 
 def context_from_stored(report: Report, services: Any, regroup: bool = False) -> ProcessingContext:
     """A processing context holding a stored report as the store stage left it."""
-    notes = [Note(**note) for note in report.notes or [] if (note.get("stage"), note.get("rule")) not in RECOMPUTED_NOTES]
+    notes = [
+        Note(**note)
+        for note in report.notes or []
+        if (note.get("stage"), note.get("rule")) not in RECOMPUTED_NOTES
+    ]
     return ProcessingContext(
         report_id=report.id,
         app_id=report.app_id,
@@ -82,7 +88,9 @@ def run_reprocessing_stages(ctx: ProcessingContext) -> None:
     symbolicate_stage(ctx)
     group_stage(ctx)
     # One "symbolicated_frames" note: the frames resolved on earlier runs plus this one's.
-    resolved = [note for note in ctx.notes if (note.stage, note.rule) == ("symbolicate", "symbolicated_frames")]
+    resolved = [
+        note for note in ctx.notes if (note.stage, note.rule) == ("symbolicate", "symbolicated_frames")
+    ]
     if len(resolved) > 1:
         resolved[0].count = sum(note.count for note in resolved)
         ctx.notes = [note for note in ctx.notes if note not in resolved[1:]]
@@ -100,7 +108,9 @@ def save_reprocessed(services: Any, ctx: ProcessingContext) -> str:
         group = find_or_create_group(session, ctx, exception_type)
         moved = False
         if group.id != old_group_id:
-            same_group = Report.group_id.is_(None) if old_group_id is None else Report.group_id == old_group_id
+            same_group = (
+                Report.group_id.is_(None) if old_group_id is None else Report.group_id == old_group_id
+            )
             result = session.execute(
                 update(Report).where(Report.id == report.id, same_group).values(group_id=group.id)
             )

@@ -66,9 +66,15 @@ def find_or_create_group(session: Session, ctx: ProcessingContext, exception_typ
     data = ctx.report
     exception = data.get("exception") if isinstance(data.get("exception"), dict) else {}
     return group_for_signature(
-        session, ctx.app_id, algorithm, signature_hash, signature=ctx.signature or "",
-        received_at=ctx.received_at, exception_type=exception_type,
-        exception_value=_text(exception.get("value"), 1000), platform=_text(data.get("platform"), 20),
+        session,
+        ctx.app_id,
+        algorithm,
+        signature_hash,
+        signature=ctx.signature or "",
+        received_at=ctx.received_at,
+        exception_type=exception_type,
+        exception_value=_text(exception.get("value"), 1000),
+        platform=_text(data.get("platform"), 20),
         fingerprint=ctx.fingerprint,
     )
 
@@ -95,8 +101,9 @@ def add_report(session: Session, ctx: ProcessingContext) -> int:
     return report.group_id
 
 
-def insert_reports(session: Session, contexts: list[ProcessingContext],
-                   groups: dict[tuple[int, str, str], int] | None = None) -> list[StoredReport]:
+def insert_reports(
+    session: Session, contexts: list[ProcessingContext], groups: dict[tuple[int, str, str], int] | None = None
+) -> list[StoredReport]:
     """Insert the reports' rows (and what symbols they miss), each joining its group; counts nothing.
 
     ``groups`` memoises the ids of the groups found or created, by (app, algorithm, signature
@@ -113,12 +120,24 @@ def insert_reports(session: Session, contexts: list[ProcessingContext],
     session.execute(insert(REPORTS), rows)  # the primary key decides "already stored" before any count
     if missing:
         session.execute(insert(ReportMissingSymbol), missing)
-    return [StoredReport(values["id"], values["group_id"], values["received_at"], values["app_version"],
-                         values["os_name"], values["os_version"], values["device_model"], values["install_hash"]) for values in rows]
+    return [
+        StoredReport(
+            values["id"],
+            values["group_id"],
+            values["received_at"],
+            values["app_version"],
+            values["os_name"],
+            values["os_version"],
+            values["device_model"],
+            values["install_hash"],
+        )
+        for values in rows
+    ]
 
 
-def find_or_create_groups(session: Session, contexts: list[ProcessingContext],
-                          groups: dict[tuple[int, str, str], int]) -> None:
+def find_or_create_groups(
+    session: Session, contexts: list[ProcessingContext], groups: dict[tuple[int, str, str], int]
+) -> None:
     """Add the group id of every context's signature to ``groups``: one query per app and algorithm
     for those that exist, then ``find_or_create_group`` (race-safe) for each new signature."""
     wanted: dict[tuple[int, str, str], ProcessingContext] = {}
@@ -149,17 +168,30 @@ def report_values(ctx: ProcessingContext, group_id: int) -> dict[str, Any]:
     device = data.get("device") or {}
     exception = data.get("exception") or {}
     return dict(
-        id=ctx.report_id, app_id=ctx.app_id, group_id=group_id, received_at=ctx.received_at,
-        occurred_at=_occurred_at(data), platform=data.get("platform") or "other",
-        app_version=_text(app.get("version"), 100), app_build=_text(app.get("build"), 100),
-        os_name=_text(os_info.get("name"), 100), os_version=_text(os_info.get("version"), 100),
-        device_model=_text(device.get("model"), 200), exception_type=_text(exception.get("type"), 500),
-        exception_value=_text(exception.get("value"), 10000), install_hash=ctx.install_hash,
-        signature=ctx.signature, signature_hash=ctx.signature_hash,
-        signature_algorithm=ctx.signature_algorithm, scrub_version=ctx.scrub_version,
-        symbolicated=not ctx.missing_symbols, data=data,
-        notes=[note.as_dict() for note in ctx.notes], missing_symbols=ctx.missing_symbols,
-        signature_explanation=ctx.signature_explanation, consent=data.get("consent"),
+        id=ctx.report_id,
+        app_id=ctx.app_id,
+        group_id=group_id,
+        received_at=ctx.received_at,
+        occurred_at=_occurred_at(data),
+        platform=data.get("platform") or "other",
+        app_version=_text(app.get("version"), 100),
+        app_build=_text(app.get("build"), 100),
+        os_name=_text(os_info.get("name"), 100),
+        os_version=_text(os_info.get("version"), 100),
+        device_model=_text(device.get("model"), 200),
+        exception_type=_text(exception.get("type"), 500),
+        exception_value=_text(exception.get("value"), 10000),
+        install_hash=ctx.install_hash,
+        signature=ctx.signature,
+        signature_hash=ctx.signature_hash,
+        signature_algorithm=ctx.signature_algorithm,
+        scrub_version=ctx.scrub_version,
+        symbolicated=not ctx.missing_symbols,
+        data=data,
+        notes=[note.as_dict() for note in ctx.notes],
+        missing_symbols=ctx.missing_symbols,
+        signature_explanation=ctx.signature_explanation,
+        consent=data.get("consent"),
     )
 
 

@@ -54,7 +54,9 @@ def build_symcaches(symbol_file_ids: list[int]) -> dict[str, int]:
             keys = set().union(*(keys_provided_by(row) for row in ready if row.app_id == app_id))
             for report_id in reports_waiting_for(session, app_id, keys):
                 services.queue.enqueue_task(
-                    REPROCESS_REPORT_JOB, report_id, description=f"reprocess report {report_id} (late symbols)"
+                    REPROCESS_REPORT_JOB,
+                    report_id,
+                    description=f"reprocess report {report_id} (late symbols)",
                 )
                 queued += 1
     log.info("symbol_files_ready", extra={"ready": len(ready), "failed": failed, "reprocess": queued})

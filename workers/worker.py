@@ -62,10 +62,13 @@ class ReportWorker(SimpleWorker):
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         settings = self.services.settings
-        self.maintenance = WorkerMaintenance(self, self.services, self.heartbeat_ttl,
-                                             settings.worker_maintenance_interval)
+        self.maintenance = WorkerMaintenance(
+            self, self.services, self.heartbeat_ttl, settings.worker_maintenance_interval
+        )
         self.maintenance.start()
-        retention = start_retention_scheduler(self.services)  # the daily purge; see crashsvc/purge/schedule.py
+        retention = start_retention_scheduler(
+            self.services
+        )  # the daily purge; see crashsvc/purge/schedule.py
         try:
             return super().work(*args, **kwargs)
         finally:
@@ -80,13 +83,15 @@ class ReportWorker(SimpleWorker):
         jobs = [job] + self._take_more(queue, self.batch_size - 1)
         batch = self._start(jobs, queue)
         try:
-            with self.death_penalty_class(job.timeout or self.queue_class.DEFAULT_TIMEOUT, JobTimeoutException,
-                                          job_id=job.id):
+            with self.death_penalty_class(
+                job.timeout or self.queue_class.DEFAULT_TIMEOUT, JobTimeoutException, job_id=job.id
+            ):
                 outcomes = process_reports(self.services, [member.id for member in jobs])
         except Exception as error:  # a timeout or an unexpected error: the whole batch is retried
             log.error("batch_failed", extra={"error_type": type(error).__name__, "reports": len(batch)})
-            outcomes = {member.id: Outcome(member.id, error=TransientFailure(type(error).__name__))
-                        for member in jobs}
+            outcomes = {
+                member.id: Outcome(member.id, error=TransientFailure(type(error).__name__)) for member in jobs
+            }
         self._finish(batch, queue, outcomes)
         self.set_state(WorkerStatus.IDLE)
 
@@ -102,7 +107,9 @@ class ReportWorker(SimpleWorker):
         for job_id, fetched in zip(job_ids, jobs, strict=True):
             if fetched is None:  # deleted meanwhile (as RQ's own dequeue skips it)
                 self.connection.lrem(queue.intermediate_queue_key, 1, job_id)
-        tasks = [fetched for fetched in jobs if fetched is not None and fetched.func_name != PROCESS_REPORT_JOB]
+        tasks = [
+            fetched for fetched in jobs if fetched is not None and fetched.func_name != PROCESS_REPORT_JOB
+        ]
         if tasks:  # not reports: back to the front of the queue, each for its own turn
             with self.connection.pipeline() as pipe:
                 for task in reversed(tasks):
@@ -142,21 +149,35 @@ class ReportWorker(SimpleWorker):
                 result_ttl = job.get_result_ttl(self.default_result_ttl)
                 self.increment_successful_job_count(pipeline=pipe)
                 self.increment_total_working_time(job.ended_at - (job.started_at or job.ended_at), pipe)
-                job._handle_success(result_ttl, pipeline=pipe, worker_name=self.name, execution_id=execution.id,
-                                    execution_started_at=execution.created_at, execution_ended_at=job.ended_at)
+                job._handle_success(
+                    result_ttl,
+                    pipeline=pipe,
+                    worker_name=self.name,
+                    execution_id=execution.id,
+                    execution_started_at=execution.created_at,
+                    execution_ended_at=job.ended_at,
+                )
                 job.cleanup(result_ttl, pipeline=pipe, remove_from_queue=False)
                 self.cleanup_execution(job, pipeline=pipe, execution=execution)
             pipe.execute()
 
     def _finish(self, batch: list[tuple[Job, Execution]], queue: Queue, outcomes: dict[str, Outcome]) -> None:
-        transient = [(job, execution) for job, execution in batch
-                     if isinstance(outcomes[job.id].error, TransientFailure)]
+        transient = [
+            (job, execution)
+            for job, execution in batch
+            if isinstance(outcomes[job.id].error, TransientFailure)
+        ]
         database_down = bool(transient) and not database_reachable(self.services)
         if database_down:
             self._put_back(transient, queue)
             batch = [member for member in batch if member not in transient]
-        self._succeed([(job, execution, outcomes[job.id].result or "") for job, execution in batch
-                       if outcomes[job.id].error is None])
+        self._succeed(
+            [
+                (job, execution, outcomes[job.id].result or "")
+                for job, execution in batch
+                if outcomes[job.id].error is None
+            ]
+        )
         for job, execution in batch:
             outcome = outcomes[job.id]
             if outcome.error is None:

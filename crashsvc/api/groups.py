@@ -79,10 +79,17 @@ def _time_arg(name: str) -> datetime | None:
 
 def _id_list(body: dict[str, Any], key: str) -> list[int]:
     ids = body.get(key)
-    if not isinstance(ids, list) or not ids or len(ids) > MAX_BULK or not all(
-            isinstance(item, int) and not isinstance(item, bool) for item in ids):
-        raise ApiError(f"{key} must be a list of 1 to {MAX_BULK} group ids.", code="invalid_request",
-                       fields={key: "list of integers"})
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or len(ids) > MAX_BULK
+        or not all(isinstance(item, int) and not isinstance(item, bool) for item in ids)
+    ):
+        raise ApiError(
+            f"{key} must be a list of 1 to {MAX_BULK} group ids.",
+            code="invalid_request",
+            fields={key: "list of integers"},
+        )
     return list(dict.fromkeys(ids))
 
 
@@ -92,17 +99,28 @@ def list_groups(app_id: int) -> Response:
     session = db_session()
     require_app_role(session, _principal(session), app_id)
     flt = queries.GroupFilter(
-        status=request.args.get("status") or None, app_version=request.args.get("app_version") or None,
+        status=request.args.get("status") or None,
+        app_version=request.args.get("app_version") or None,
         os_name=request.args.get("os_name") or request.args.get("os") or None,
-        os_version=request.args.get("os_version") or None, platform=request.args.get("platform") or None,
-        since=_time_arg("since"), until=_time_arg("until"), search=request.args.get("q") or None,
-        sort=request.args.get("sort") or "last_seen", limit=_int_arg("limit", 50, 1, 500),
+        os_version=request.args.get("os_version") or None,
+        platform=request.args.get("platform") or None,
+        since=_time_arg("since"),
+        until=_time_arg("until"),
+        search=request.args.get("q") or None,
+        sort=request.args.get("sort") or "last_seen",
+        limit=_int_arg("limit", 50, 1, 500),
         offset=_int_arg("offset", 0, 0, 10**9),
     )
     groups, total = queries.list_groups(session, app_id, flt)
     daily = queries.daily_counts(session, [group.id for group in groups], SPARKLINE_DAYS, _today())
-    return jsonify({"groups": [group_json(group) | {"daily_14d": daily[group.id]} for group in groups],
-                    "total": total, "limit": flt.limit, "offset": flt.offset})
+    return jsonify(
+        {
+            "groups": [group_json(group) | {"daily_14d": daily[group.id]} for group in groups],
+            "total": total,
+            "limit": flt.limit,
+            "offset": flt.offset,
+        }
+    )
 
 
 @bp.get("/groups/<int:group_id>")
@@ -114,22 +132,38 @@ def get_group(group_id: int) -> Response:
     samples = queries.sample_reports(session, group.id)
     daily = queries.daily_counts(session, [group.id], DETAIL_DAYS, today)[group.id]
     first_day = today.toordinal() - DETAIL_DAYS + 1
-    return jsonify(group_json(group) | {
-        "explanation": samples[0].signature_explanation if samples else [],
-        "breakdowns": {dimension: [{"value": value, "count": count} for value, count in values]
-                       for dimension, values in queries.group_breakdowns(session, group.id).items()},
-        "daily": [{"day": date.fromordinal(first_day + index).isoformat(), "count": count}
-                  for index, count in enumerate(daily)],
-        "samples": [_sample_json(report) for report in samples],
-        "history": [group_history_json(entry) for entry in queries.group_history(session, group.id)],
-        "notes": [group_note_json(note) for note in queries.group_notes(session, group.id)],
-    })
+    return jsonify(
+        group_json(group)
+        | {
+            "explanation": samples[0].signature_explanation if samples else [],
+            "breakdowns": {
+                dimension: [{"value": value, "count": count} for value, count in values]
+                for dimension, values in queries.group_breakdowns(session, group.id).items()
+            },
+            "daily": [
+                {"day": date.fromordinal(first_day + index).isoformat(), "count": count}
+                for index, count in enumerate(daily)
+            ],
+            "samples": [_sample_json(report) for report in samples],
+            "history": [group_history_json(entry) for entry in queries.group_history(session, group.id)],
+            "notes": [group_note_json(note) for note in queries.group_notes(session, group.id)],
+        }
+    )
 
 
 def _sample_json(report: Any) -> dict[str, Any]:
     full = report_json(report)
-    keep = ("id", "received_at", "platform", "app_version", "os_name", "os_version", "device_model",
-            "exception_type", "symbolicated")
+    keep = (
+        "id",
+        "received_at",
+        "platform",
+        "app_version",
+        "os_name",
+        "os_version",
+        "device_model",
+        "exception_type",
+        "symbolicated",
+    )
     return {key: full[key] for key in keep} | {"received_at": iso(report.received_at)}
 
 
@@ -142,8 +176,9 @@ def set_status(group_id: int) -> Response:
     version = body.get("resolved_in_version")
     if not isinstance(body.get("status"), str) or (version is not None and not isinstance(version, str)):
         raise ApiError("status (and resolved_in_version) must be strings.", code="invalid_status")
-    lifecycle.set_status(session, group, body["status"], user=_principal(session).user,
-                         resolved_in_version=version, via="api")
+    lifecycle.set_status(
+        session, group, body["status"], user=_principal(session).user, resolved_in_version=version, via="api"
+    )
     session.commit()
     return jsonify(group_json(group))
 

@@ -11,9 +11,21 @@ from crashsvc.ingest import schema as report_schema
 
 bp = Blueprint("openapi", __name__)
 
-ERROR_CODES = ["invalid_json", "invalid_report", "invalid_encoding", "invalid_envelope", "unauthorized",
-               "forbidden", "opt_in_required", "not_found", "payload_too_large", "unsupported_media_type",
-               "rate_limited", "unavailable", "request_timeout"]
+ERROR_CODES = [
+    "invalid_json",
+    "invalid_report",
+    "invalid_encoding",
+    "invalid_envelope",
+    "unauthorized",
+    "forbidden",
+    "opt_in_required",
+    "not_found",
+    "payload_too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "unavailable",
+    "request_timeout",
+]
 
 
 def field_schema(field: fields.Field, components: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +52,12 @@ def field_schema(field: fields.Field, components: dict[str, Any]) -> dict[str, A
     elif isinstance(field, fields.Integer):
         result = {"type": "integer"}
     elif isinstance(field, report_schema.Address):
-        result = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": report_schema.MAX_ADDRESS},
-                            {"type": "string", "pattern": "^(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})$"}]}
+        result = {
+            "oneOf": [
+                {"type": "integer", "minimum": 0, "maximum": report_schema.MAX_ADDRESS},
+                {"type": "string", "pattern": "^(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})$"},
+            ]
+        }
     elif isinstance(field, report_schema.Timestamp):
         result = {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "format": "date-time"}]}
     elif isinstance(field, report_schema.Scalar):
@@ -77,8 +93,10 @@ def schema_object(schema: Schema, components: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def build_spec() -> dict[str, Any]:
@@ -93,44 +111,74 @@ def build_spec() -> dict[str, Any]:
     ]
     components["Report"] = report
     components["Error"] = {
-        "type": "object", "required": ["error"],
-        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "enum": ERROR_CODES}, "message": {"type": "string"},
-            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-        }}},
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "enum": ERROR_CODES},
+                    "message": {"type": "string"},
+                    "fields": {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            }
+        },
     }
-    accepted = {"type": "object", "required": ["id", "delete_token"],
-                "properties": {"id": {"type": "string", "format": "uuid"}, "delete_token": {"type": "string"}}}
+    accepted = {
+        "type": "object",
+        "required": ["id", "delete_token"],
+        "properties": {"id": {"type": "string", "format": "uuid"}, "delete_token": {"type": "string"}},
+    }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "crashsvc", "version": "1",
-                 "description": "Opt-in, anonymized crash reports. Every error is JSON with a stable code."},
-        "components": {"schemas": components, "securitySchemes": {
-            "ingestKey": {"type": "apiKey", "in": "header", "name": "X-Crashsvc-Key"},
-            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "info": {
+            "title": "crashsvc",
+            "version": "1",
+            "description": "Opt-in, anonymized crash reports. Every error is JSON with a stable code.",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "ingestKey": {"type": "apiKey", "in": "header", "name": "X-Crashsvc-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
         "paths": {
-            "/api/v1/reports": {"post": {
-                "summary": "Submit a crash report (requires opt_in: true)",
-                "security": [{"ingestKey": []}],
-                # Content-Encoding is transport, not a parameter: a generated header value would
-                # describe a body that was never compressed.
-                "description": "The body may be compressed: Content-Encoding gzip, deflate, br or zstd.",
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Report"}}}},
-                "responses": {
-                    "202": {"description": "Accepted and durably queued",
-                            "content": {"application/json": {"schema": accepted}}},
-                    "200": {"description": "Already accepted (same report_id)",
-                            "content": {"application/json": {"schema": accepted}}},
-                    "400": _error_response("invalid_json, invalid_report or invalid_encoding"),
-                    "401": _error_response("unauthorized"),
-                    "403": _error_response("opt_in_required"),
-                    "408": _error_response("request_timeout (the body stalled)"),
-                    "413": _error_response("payload_too_large"),
-                    "415": _error_response("unsupported_media_type"),
-                    "429": _error_response("rate_limited (with Retry-After)"),
-                    "503": _error_response("unavailable (with Retry-After)"),
-                }}},
+            "/api/v1/reports": {
+                "post": {
+                    "summary": "Submit a crash report (requires opt_in: true)",
+                    "security": [{"ingestKey": []}],
+                    # Content-Encoding is transport, not a parameter: a generated header value would
+                    # describe a body that was never compressed.
+                    "description": "The body may be compressed: Content-Encoding gzip, deflate, br or zstd.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}},
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Accepted and durably queued",
+                            "content": {"application/json": {"schema": accepted}},
+                        },
+                        "200": {
+                            "description": "Already accepted (same report_id)",
+                            "content": {"application/json": {"schema": accepted}},
+                        },
+                        "400": _error_response("invalid_json, invalid_report or invalid_encoding"),
+                        "401": _error_response("unauthorized"),
+                        "403": _error_response("opt_in_required"),
+                        "408": _error_response("request_timeout (the body stalled)"),
+                        "413": _error_response("payload_too_large"),
+                        "415": _error_response("unsupported_media_type"),
+                        "429": _error_response("rate_limited (with Retry-After)"),
+                        "503": _error_response("unavailable (with Retry-After)"),
+                    },
+                }
+            },
         },
     }
 

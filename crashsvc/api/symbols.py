@@ -67,12 +67,16 @@ def upload_symbols(app_id: int) -> tuple[Response, int]:
                 BUILD_SYMCACHES_JOB, pending, description=f"build symcaches for app {app_id}"
             )
         except RedisError:
-            raise Unavailable("Stored, but the build job could not be queued; upload again.", retry_after=10) from None
+            raise Unavailable(
+                "Stored, but the build job could not be queued; upload again.", retry_after=10
+            ) from None
     unique = {row.id: row for row in rows}
     return jsonify({"files": [symbol_file_json(row) for row in unique.values()], "job_id": job_id}), 201
 
 
-def _store_one(store: SymbolStore, upload, metadata: UploadMetadata, limits: UploadLimits) -> list[StoredDebugFile]:
+def _store_one(
+    store: SymbolStore, upload, metadata: UploadMetadata, limits: UploadLimits
+) -> list[StoredDebugFile]:
     scratch = Path(tempfile.mkdtemp(dir=store.root / "tmp", prefix="http-"))
     try:
         path = scratch / _safe_name(upload.filename)

@@ -39,8 +39,12 @@ def apps_create(name: str, retention_days: int | None, rate_limit: int | None, a
     with cli_session() as (settings, session):
         if session.scalars(select(App).where(App.name == name)).first():
             raise click.ClickException(f"an app named {name!r} exists")
-        app = App(name=name, ingest_key=new_ingest_key(), retention_days=retention_days,
-                  rate_limit_per_minute=rate_limit)
+        app = App(
+            name=name,
+            ingest_key=new_ingest_key(),
+            retention_days=retention_days,
+            rate_limit_per_minute=rate_limit,
+        )
         session.add(app)
         session.flush()
         data = app_json(app, settings.public_url, include_key=True)
@@ -52,10 +56,15 @@ def apps_create(name: str, retention_days: int | None, rate_limit: int | None, a
 def apps_list(as_json: bool) -> None:
     """List apps with their keys and DSNs."""
     with cli_session() as (settings, session):
-        rows = [app_json(app, settings.public_url, include_key=True)
-                for app in session.scalars(select(App).order_by(App.id))]
-    emit(as_json, {"apps": rows},
-         "\n".join(f"{row['id']}\t{row['name']}\t{row['dsn']}" for row in rows) or "no apps")
+        rows = [
+            app_json(app, settings.public_url, include_key=True)
+            for app in session.scalars(select(App).order_by(App.id))
+        ]
+    emit(
+        as_json,
+        {"apps": rows},
+        "\n".join(f"{row['id']}\t{row['name']}\t{row['dsn']}" for row in rows) or "no apps",
+    )
 
 
 @apps.command("rotate-key")
@@ -77,8 +86,9 @@ def apps_rotate_key(app: str, as_json: bool) -> None:
 @click.option("--rate-limit", type=click.IntRange(min=0))
 @click.option("--name")
 @json_option
-def apps_update(app: str, retention_days: int | None, rate_limit: int | None, name: str | None,
-                as_json: bool) -> None:
+def apps_update(
+    app: str, retention_days: int | None, rate_limit: int | None, name: str | None, as_json: bool
+) -> None:
     """Change an app's name, retention or rate limit."""
     with cli_session() as (settings, session):
         row = _app_by_ref(session, app)
@@ -143,8 +153,10 @@ def users_create(email: str, admin: bool, password_stdin: bool, as_json: bool) -
 def users_list(as_json: bool) -> None:
     """List users."""
     with cli_session() as (_settings, session):
-        rows = [{"id": u.id, "email": u.email, "is_admin": u.is_admin}
-                for u in session.scalars(select(User).order_by(User.id))]
+        rows = [
+            {"id": u.id, "email": u.email, "is_admin": u.is_admin}
+            for u in session.scalars(select(User).order_by(User.id))
+        ]
     emit(as_json, {"users": rows}, "\n".join(f"{r['id']}\t{r['email']}" for r in rows) or "no users")
 
 
@@ -169,8 +181,13 @@ def tokens_create(email: str, scopes: str, name: str, as_json: bool) -> None:
         user = session.scalars(select(User).where(User.email == email.lower())).first()
         if user is None:
             raise click.ClickException(f"no user {email!r}")
-        row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:12],
-                       scopes=",".join(wanted))
+        row = ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=hash_token(token),
+            prefix=token[:12],
+            scopes=",".join(wanted),
+        )
         session.add(row)
         session.flush()
         data = {"id": row.id, "token": token, "scopes": wanted, "user": user.email}
@@ -186,12 +203,28 @@ def tokens_list(email: str | None, as_json: bool) -> None:
         query = select(ApiToken, User.email).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
         if email:
             query = query.where(User.email == email.lower())
-        rows = [{"id": t.id, "prefix": t.prefix, "user": e, "scopes": t.scopes.split(","), "name": t.name,
-                 "created_at": iso(t.created_at), "revoked": t.revoked_at is not None}
-                for t, e in session.execute(query)]
-    emit(as_json, {"tokens": rows},
-         "\n".join(f"{r['id']}\t{r['prefix']}…\t{r['user']}\t{','.join(r['scopes'])}"
-                   f"{'  (revoked)' if r['revoked'] else ''}" for r in rows) or "no tokens")
+        rows = [
+            {
+                "id": t.id,
+                "prefix": t.prefix,
+                "user": e,
+                "scopes": t.scopes.split(","),
+                "name": t.name,
+                "created_at": iso(t.created_at),
+                "revoked": t.revoked_at is not None,
+            }
+            for t, e in session.execute(query)
+        ]
+    emit(
+        as_json,
+        {"tokens": rows},
+        "\n".join(
+            f"{r['id']}\t{r['prefix']}…\t{r['user']}\t{','.join(r['scopes'])}"
+            f"{'  (revoked)' if r['revoked'] else ''}"
+            for r in rows
+        )
+        or "no tokens",
+    )
 
 
 @tokens.command("revoke")

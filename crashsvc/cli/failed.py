@@ -19,7 +19,9 @@ def cli_services() -> Iterator[Services]:
     if not settings.redis_url:
         embedded = EmbeddedValkey(settings.data_dir / "valkey")
         if embedded.socket_path is None:
-            raise click.ClickException("set CRASHSVC_REDIS_URL (the embedded Valkey's socket path is too long)")
+            raise click.ClickException(
+                "set CRASHSVC_REDIS_URL (the embedded Valkey's socket path is too long)"
+            )
         settings = settings.replace(redis_url=embedded.url)
     services = Services(settings)
     try:
@@ -41,8 +43,11 @@ def failed_list(as_json: bool) -> None:
 
     with cli_services() as services:
         letters = list_dead_letters(services)
-    text = "\n".join(f"{letter['id']}\t{letter['job']}\t{letter['error_type']}\t{letter['failed_at']}"
-                     f"{'' if letter['payload_available'] else '  (payload expired)'}" for letter in letters)
+    text = "\n".join(
+        f"{letter['id']}\t{letter['job']}\t{letter['error_type']}\t{letter['failed_at']}"
+        f"{'' if letter['payload_available'] else '  (payload expired)'}"
+        for letter in letters
+    )
     emit(as_json, {"dead_letters": letters}, text or "no dead letters")
 
 
@@ -66,8 +71,11 @@ def failed_retry(ids: tuple[str, ...], all_: bool, as_json: bool) -> None:
 
     with cli_services() as services:
         results = {job_id: retry_dead_letter(services, job_id) for job_id in _selected(services, ids, all_)}
-    emit(as_json, {"results": results}, "\n".join(f"{job_id}\t{result}" for job_id, result in results.items())
-         or "nothing to retry")
+    emit(
+        as_json,
+        {"results": results},
+        "\n".join(f"{job_id}\t{result}" for job_id, result in results.items()) or "nothing to retry",
+    )
 
 
 @failed.command("drop")
@@ -79,7 +87,12 @@ def failed_drop(ids: tuple[str, ...], all_: bool, as_json: bool) -> None:
     from crashsvc.deadletters import drop_dead_letter
 
     with cli_services() as services:
-        results = {job_id: "dropped" if drop_dead_letter(services, job_id) else "not_found"
-                   for job_id in _selected(services, ids, all_)}
-    emit(as_json, {"results": results}, "\n".join(f"{job_id}\t{result}" for job_id, result in results.items())
-         or "nothing to drop")
+        results = {
+            job_id: "dropped" if drop_dead_letter(services, job_id) else "not_found"
+            for job_id in _selected(services, ids, all_)
+        }
+    emit(
+        as_json,
+        {"results": results},
+        "\n".join(f"{job_id}\t{result}" for job_id, result in results.items()) or "nothing to drop",
+    )

@@ -24,11 +24,22 @@ from crashsvc.queue import REPROCESS_REPORT_JOB
 @click.option("--report", "report_ids", multiple=True, help="This report (repeatable).")
 @click.option("--missing-symbols", is_flag=True, help="Only reports still missing debug files.")
 @click.option("--regroup", is_flag=True, help="Recompute signatures with the current default algorithm.")
-@click.option("--now", is_flag=True, help="With --regroup: regroup in this process, without re-symbolicating "
-              "(crashsvc.groups.regroup: group history, a summary); --app or every app.")
+@click.option(
+    "--now",
+    is_flag=True,
+    help="With --regroup: regroup in this process, without re-symbolicating "
+    "(crashsvc.groups.regroup: group history, a summary); --app or every app.",
+)
 @json_option
-def reprocess(app_ref: str | None, group_id: int | None, report_ids: tuple[str, ...], missing_symbols: bool,
-              regroup: bool, now: bool, as_json: bool) -> None:
+def reprocess(
+    app_ref: str | None,
+    group_id: int | None,
+    report_ids: tuple[str, ...],
+    missing_symbols: bool,
+    regroup: bool,
+    now: bool,
+    as_json: bool,
+) -> None:
     """Re-run symbolication and grouping on stored reports (never anonymization: they already are)."""
     if now:
         if not regroup or group_id is not None or report_ids or missing_symbols:
@@ -52,7 +63,11 @@ def reprocess(app_ref: str | None, group_id: int | None, report_ids: tuple[str, 
                 query = query.where(Report.id.in_(select(ReportMissingSymbol.report_id)))
             ids = list(session.scalars(query.order_by(Report.received_at, Report.id)))
         for report_id in ids:
-            services.queue.enqueue_task(REPROCESS_REPORT_JOB, report_id, regroup,
-                                        description=f"reprocess report {report_id}")
-    emit(as_json, {"queued": len(ids), "report_ids": ids, "regroup": regroup},
-         f"queued {len(ids)} report(s) for reprocessing")
+            services.queue.enqueue_task(
+                REPROCESS_REPORT_JOB, report_id, regroup, description=f"reprocess report {report_id}"
+            )
+    emit(
+        as_json,
+        {"queued": len(ids), "report_ids": ids, "regroup": regroup},
+        f"queued {len(ids)} report(s) for reprocessing",
+    )

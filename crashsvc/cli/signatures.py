@@ -33,8 +33,11 @@ def _app_id(database, app_ref: str | None) -> int | None:
     from crashsvc.models import App
 
     with database.sessions() as session:
-        query = select(App.id).where(App.id == int(app_ref)) if app_ref.isdigit() else select(App.id).where(
-            App.name == app_ref)
+        query = (
+            select(App.id).where(App.id == int(app_ref))
+            if app_ref.isdigit()
+            else select(App.id).where(App.name == app_ref)
+        )
         app_id = session.scalar(query)
     if app_id is None:
         raise click.BadParameter(f"no app {app_ref!r}", param_hint="--app")
@@ -47,7 +50,9 @@ def signatures() -> None:
 
 
 @signatures.command("diff")
-@click.option("--algorithm", default=None, metavar="ID", help="Algorithm to compare with (default: the current one).")
+@click.option(
+    "--algorithm", default=None, metavar="ID", help="Algorithm to compare with (default: the current one)."
+)
 @click.option("--app", "app_ref", default=None, help="App id or name (default: every app).")
 @json_option
 def diff(algorithm: str | None, app_ref: str | None, as_json: bool) -> None:
@@ -59,8 +64,10 @@ def diff(algorithm: str | None, app_ref: str | None, as_json: bool) -> None:
         result = diff_signatures(database.sessions, _algorithm(algorithm), _app_id(database, app_ref))
     finally:
         database.dispose()
-    lines = [f"{result.algorithm}: {result.examined} reports, {result.moving} would move, "
-             f"{result.examined - result.moving} stay"]
+    lines = [
+        f"{result.algorithm}: {result.examined} reports, {result.moving} would move, "
+        f"{result.examined - result.moving} stay"
+    ]
     for (source, target, signature), count in result.moves.most_common():
         into = f"group {target}" if target is not None else "a new group"
         lines.append(f"  {count:>6}  group {source} → {into}: {signature}")
@@ -77,13 +84,18 @@ def run_regroup(algorithm: str | None, app_ref: str | None, as_json: bool) -> No
     finally:
         database.dispose()
     emptied = ", ".join(map(str, summary.groups_emptied)) or "none"
-    emit(as_json, summary.as_dict(),
-         f"{summary.algorithm}: {summary.examined} reports examined, {summary.moved} moved, "
-         f"{summary.groups_created} groups created, groups left empty: {emptied}")
+    emit(
+        as_json,
+        summary.as_dict(),
+        f"{summary.algorithm}: {summary.examined} reports examined, {summary.moved} moved, "
+        f"{summary.groups_created} groups created, groups left empty: {emptied}",
+    )
 
 
 @signatures.command("regroup")
-@click.option("--algorithm", default=None, metavar="ID", help="Algorithm to regroup with (default: the current one).")
+@click.option(
+    "--algorithm", default=None, metavar="ID", help="Algorithm to regroup with (default: the current one)."
+)
 @click.option("--app", "app_ref", default=None, help="App id or name (default: every app).")
 @json_option
 def regroup(algorithm: str | None, app_ref: str | None, as_json: bool) -> None:

@@ -60,8 +60,15 @@ def symbols() -> None:
 @click.option("--url-prefix", default="~/", show_default=True, help="URL prefix of JavaScript files.")
 @json_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def symbols_upload(app_ref: str, release: str | None, app_version: str | None, build: str | None,
-                   url_prefix: str, as_json: bool, paths: tuple[Path, ...]) -> None:
+def symbols_upload(
+    app_ref: str,
+    release: str | None,
+    app_version: str | None,
+    build: str | None,
+    url_prefix: str,
+    as_json: bool,
+    paths: tuple[Path, ...],
+) -> None:
     """Upload debug files: files, folders (.dSYM bundles) and zip files."""
     metadata = UploadMetadata(release=release, app_version=app_version, build=build, url_prefix=url_prefix)
     with cli_services() as services:
@@ -78,7 +85,9 @@ def symbols_upload(app_ref: str, release: str | None, app_version: str | None, b
             try:
                 entries = list(walk_upload(path, scratch, limits))
                 for entry in _progress(entries, path.name, enabled=not as_json and sys.stdout.isatty()):
-                    stored.extend(_store_entry(store, entry, metadata, known, summary, lone=len(entries) == 1))
+                    stored.extend(
+                        _store_entry(store, entry, metadata, known, summary, lone=len(entries) == 1)
+                    )
             except SymbolFileError as error:
                 raise click.ClickException(f"{path}: {error.code}: {error.message}") from None
             finally:
@@ -88,17 +97,28 @@ def symbols_upload(app_ref: str, release: str | None, app_version: str | None, b
             pending = sorted({row.id for row in rows if row.status != "ready"})
             summary["uploaded"] = [symbol_file_json(row) for row in {row.id: row for row in rows}.values()]
         if pending:
-            summary["job_id"] = services.queue.enqueue_task(BUILD_SYMCACHES_JOB, pending,
-                                                            description=f"build symcaches for app {app_id}")
-    lines = [f"uploaded {row['kind']} {row['debug_id'] or ''} {row['object_name']}" for row in summary["uploaded"]]
+            summary["job_id"] = services.queue.enqueue_task(
+                BUILD_SYMCACHES_JOB, pending, description=f"build symcaches for app {app_id}"
+            )
+    lines = [
+        f"uploaded {row['kind']} {row['debug_id'] or ''} {row['object_name']}" for row in summary["uploaded"]
+    ]
     lines += [f"skipped (already uploaded) {name}" for name in summary["skipped"]]
-    lines.append(f"{len(summary['uploaded'])} uploaded, {len(summary['skipped'])} skipped, "
-                 f"{len(summary['ignored'])} not symbol files")
+    lines.append(
+        f"{len(summary['uploaded'])} uploaded, {len(summary['skipped'])} skipped, "
+        f"{len(summary['ignored'])} not symbol files"
+    )
     emit(as_json, summary, "\n".join(lines))
 
 
-def _store_entry(store: SymbolStore, entry: UploadEntry, metadata: UploadMetadata, known: set[str],
-                 summary: dict, lone: bool) -> list:
+def _store_entry(
+    store: SymbolStore,
+    entry: UploadEntry,
+    metadata: UploadMetadata,
+    known: set[str],
+    summary: dict,
+    lone: bool,
+) -> list:
     try:
         identified = identify_file(entry.path, entry.name)
     except SymbolFileError as error:
@@ -132,6 +152,9 @@ def symbols_list(app_ref: str, as_json: bool) -> None:
     with cli_session() as (_settings, session):
         app = _app_by_ref(session, app_ref)
         rows = [symbol_file_json(row) for row in list_symbol_files(session, app.id, limit=10_000)]
-    text = "\n".join(f"{r['uploaded_at']}\t{r['status']}\t{r['kind']}\t{r['arch'] or '-'}\t{r['debug_id'] or '-'}"
-                     f"\t{r['object_name']}" for r in rows)
+    text = "\n".join(
+        f"{r['uploaded_at']}\t{r['status']}\t{r['kind']}\t{r['arch'] or '-'}\t{r['debug_id'] or '-'}"
+        f"\t{r['object_name']}"
+        for r in rows
+    )
     emit(as_json, {"app_id": app.id, "files": rows}, text or "no symbol files")

@@ -76,10 +76,17 @@ class CountedReport(Protocol):
 # array goes as its text literal (``_array_literal``): psycopg adapts a list element by element,
 # ≈ 10 µs per ten values, the largest client cost of a batch's count after the round trips.
 _UPSERT = {  # table, key columns (with their PostgreSQL types), RETURNING
-    "installs": ("group_installs", (("group_id", "integer"), ("install_hash", "varchar")),
-                 "RETURNING group_id, install_hash, count"),
+    "installs": (
+        "group_installs",
+        (("group_id", "integer"), ("install_hash", "varchar")),
+        "RETURNING group_id, install_hash, count",
+    ),
     "days": ("group_day_counts", (("group_id", "integer"), ("day", "date")), ""),
-    "breakdowns": ("group_breakdowns", (("group_id", "integer"), ("dimension", "varchar"), ("value", "varchar")), ""),
+    "breakdowns": (
+        "group_breakdowns",
+        (("group_id", "integer"), ("dimension", "varchar"), ("value", "varchar")),
+        "",
+    ),
 }
 _CHUNK = 500  # rows per SQLite statement: far below its bound-parameter limit
 _statements: dict[tuple[str, str, int], Any] = {}
@@ -103,8 +110,10 @@ def _array_literal(kind: str, values: Sequence[Any]) -> str:
     Dates and datetimes go in ISO 8601 (an aware datetime keeps its offset).
     """
     if kind == "varchar":
-        items = ["NULL" if value is None else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                 for value in values]
+        items = [
+            "NULL" if value is None else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for value in values
+        ]
     elif kind == "integer":
         items = ["NULL" if value is None else str(int(value)) for value in values]
     else:  # date, timestamptz
@@ -112,12 +121,20 @@ def _array_literal(kind: str, values: Sequence[Any]) -> str:
     return "{" + ",".join(items) + "}"
 
 
-def _rows_params(dialect: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+def _rows_params(
+    dialect: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]
+) -> dict[str, Any]:
     """The parameters of ``_rows_source``: one array literal per column on PostgreSQL, one value per cell else."""
     if dialect == "postgresql":
-        return {name: _array_literal(kind, column)
-                for (name, kind), column in zip(columns, zip(*rows, strict=True), strict=True)}
-    return {f"{name}{n}": value for n, row in enumerate(rows) for (name, _), value in zip(columns, row, strict=True)}
+        return {
+            name: _array_literal(kind, column)
+            for (name, kind), column in zip(columns, zip(*rows, strict=True), strict=True)
+        }
+    return {
+        f"{name}{n}": value
+        for n, row in enumerate(rows)
+        for (name, _), value in zip(columns, row, strict=True)
+    }
 
 
 def _pipelined(session: Session, statements: list[tuple[Any, dict[str, Any]]]) -> list[list[Any]]:
@@ -153,8 +170,15 @@ def _pipelined(session: Session, statements: list[tuple[Any, dict[str, Any]]]) -
         if disconnected:
             connection.invalidate(error)
         sql = "; ".join(str(statement) for statement, _ in statements)
-        raise DBAPIError.instance(sql, None, error, Error, hide_parameters=True,
-                                  connection_invalidated=disconnected, dialect=connection.dialect) from error
+        raise DBAPIError.instance(
+            sql,
+            None,
+            error,
+            Error,
+            hide_parameters=True,
+            connection_invalidated=disconnected,
+            dialect=connection.dialect,
+        ) from error
     finally:
         for cursor in cursors:
             cursor.close()
@@ -206,8 +230,10 @@ def _upserts(dialect: str, kind: str, counts: dict[tuple[Any, ...], int]) -> lis
     columns = (*key, ("count", "integer"))
     items = [(*key, count) for key, count in sorted(counts.items())]
     chunk_size = max(len(items), 1) if dialect == "postgresql" else _CHUNK
-    return [(_upsert_statement(dialect, kind, len(chunk)), _rows_params(dialect, columns, chunk))
-            for chunk in (items[first : first + chunk_size] for first in range(0, len(items), chunk_size))]
+    return [
+        (_upsert_statement(dialect, kind, len(chunk)), _rows_params(dialect, columns, chunk))
+        for chunk in (items[first : first + chunk_size] for first in range(0, len(items), chunk_size))
+    ]
 
 
 # All of a batch's groups count with one ``UPDATE groups … FROM`` (SQLite ≥ 3.33 and PostgreSQL;
@@ -216,10 +242,17 @@ def _upserts(dialect: str, kind: str, counts: dict[tuple[Any, ...], int]) -> lis
 # have one (NULL: the versions stay). Every right-hand side reads the row as it was before this
 # count. PostgreSQL first locks the rows in id order (``locked``): the join order is the planner's
 # choice, and concurrent workers must take the group rows in one order.
-_COUNT_COLUMNS = (("id", "integer"), ("n", "integer"), ("new_installs", "integer"),
-                  ("first_seen", "timestamptz"), ("last_seen", "timestamptz"),
-                  ("first_version_at", "timestamptz"), ("first_version", "varchar"),
-                  ("last_version_at", "timestamptz"), ("last_version", "varchar"))
+_COUNT_COLUMNS = (
+    ("id", "integer"),
+    ("n", "integer"),
+    ("new_installs", "integer"),
+    ("first_seen", "timestamptz"),
+    ("last_seen", "timestamptz"),
+    ("first_version_at", "timestamptz"),
+    ("first_version", "varchar"),
+    ("last_version_at", "timestamptz"),
+    ("last_version", "varchar"),
+)
 _COUNT_NAMES = tuple(name for name, _ in _COUNT_COLUMNS)
 _COUNT_MOMENTS = ("first_seen", "last_seen", "first_version_at", "last_version_at")
 _COUNT_SET = (
@@ -231,15 +264,21 @@ _COUNT_SET = (
     "last_version = CASE WHEN d.last_version IS NOT NULL AND groups.last_seen <= d.last_version_at "
     "THEN d.last_version ELSE groups.last_version END, emptied_at = NULL "
 )
-_COUNT_LOCK = (", locked AS MATERIALIZED (SELECT groups.id FROM groups WHERE groups.id IN (SELECT d.id FROM d) "
-               "ORDER BY groups.id FOR NO KEY UPDATE) ")
+_COUNT_LOCK = (
+    ", locked AS MATERIALIZED (SELECT groups.id FROM groups WHERE groups.id IN (SELECT d.id FROM d) "
+    "ORDER BY groups.id FOR NO KEY UPDATE) "
+)
 _COUNT_RETURNING = "RETURNING groups.id, groups.status, groups.resolved_in_version, groups.resolved_at"
 # PostgreSQL sends the installs upsert in the same pipeline as the groups update, so the update
 # cannot take the new installs from the upsert's RETURNING: it finds them itself. An install is
 # new to its group when its row now holds exactly this batch's count (the rule the RETURNING rows
 # are read by elsewhere): this transaction has held that row locked since its upsert, so no other
 # writer changed it in between, and uncounting deletes a row that reaches zero.
-_INSTALL_COLUMNS = (("install_group_id", "integer"), ("install_hash", "varchar"), ("install_count", "integer"))
+_INSTALL_COLUMNS = (
+    ("install_group_id", "integer"),
+    ("install_hash", "varchar"),
+    ("install_count", "integer"),
+)
 _PG_COUNT_COLUMNS = tuple(column for column in _COUNT_COLUMNS if column[0] != "new_installs")
 _PG_NEW_INSTALLS = (
     f"i AS ({_rows_source('postgresql', _INSTALL_COLUMNS, 0)}), "
@@ -262,16 +301,25 @@ def _count_statement(dialect: str, rows: int) -> Any:
             sql = f"WITH d ({', '.join(_COUNT_NAMES)}) AS ({source}) {_COUNT_SET}FROM d "
         statement = text(f"{sql}WHERE groups.id = d.id {_COUNT_RETURNING}")
         if dialect != "postgresql":  # UtcDateTime stores naive UTC there
-            statement = statement.bindparams(*(bindparam(f"{name}{n}", type_=UtcDateTime())
-                                               for name in _COUNT_MOMENTS for n in range(rows)))
-        statement = statement.columns(id=Integer(), status=String(), resolved_in_version=String(),
-                                      resolved_at=UtcDateTime())
+            statement = statement.bindparams(
+                *(
+                    bindparam(f"{name}{n}", type_=UtcDateTime())
+                    for name in _COUNT_MOMENTS
+                    for n in range(rows)
+                )
+            )
+        statement = statement.columns(
+            id=Integer(), status=String(), resolved_in_version=String(), resolved_at=UtcDateTime()
+        )
         _statements[(dialect, "groups", rows)] = statement
     return statement
 
 
-_FIND_GROUP = select(Group).where(Group.app_id == bindparam("app_id"), Group.algorithm == bindparam("algorithm"),
-                                  Group.signature_hash == bindparam("signature_hash"))
+_FIND_GROUP = select(Group).where(
+    Group.app_id == bindparam("app_id"),
+    Group.algorithm == bindparam("algorithm"),
+    Group.signature_hash == bindparam("signature_hash"),
+)
 
 
 def report_day(report: CountedReport) -> date:
@@ -284,8 +332,16 @@ def breakdown_values(report: CountedReport) -> list[tuple[str, str]]:
     return [(dimension, value[:BREAKDOWN_LIMIT]) for dimension, value in pairs if value]
 
 
-def group_for_signature(session: Session, app_id: int, algorithm: str, signature_hash: str, *,
-                        signature: str, received_at: datetime, **fields: Any) -> Group:
+def group_for_signature(
+    session: Session,
+    app_id: int,
+    algorithm: str,
+    signature_hash: str,
+    *,
+    signature: str,
+    received_at: datetime,
+    **fields: Any,
+) -> Group:
     """The group for a signature, created if new (safe against a concurrent create).
 
     A merged group hands over to the group it was merged into, so later reports with its
@@ -296,9 +352,17 @@ def group_for_signature(session: Session, app_id: int, algorithm: str, signature
     if group is None:
         try:
             with session.begin_nested():
-                group = Group(app_id=app_id, algorithm=algorithm, signature_hash=signature_hash,
-                              signature=signature, count=0, affected_installs=0, first_seen=received_at,
-                              last_seen=received_at, **fields)
+                group = Group(
+                    app_id=app_id,
+                    algorithm=algorithm,
+                    signature_hash=signature_hash,
+                    signature=signature,
+                    count=0,
+                    affected_installs=0,
+                    first_seen=received_at,
+                    last_seen=received_at,
+                    **fields,
+                )
                 session.add(group)
         except IntegrityError:
             group = session.scalars(_FIND_GROUP, key).one()  # another worker created it first
@@ -310,29 +374,41 @@ def group_for_signature(session: Session, app_id: int, algorithm: str, signature
 
 
 _EXISTING_GROUPS = {  # PostgreSQL: one statement text (prepared) whatever the number of signatures
-    "postgresql": text("SELECT id, signature_hash, merged_into_id FROM groups WHERE app_id = :app_id "
-                       "AND algorithm = :algorithm AND signature_hash = ANY(CAST(:hashes AS varchar[]))"),
-    "sqlite": text("SELECT id, signature_hash, merged_into_id FROM groups WHERE app_id = :app_id "
-                   "AND algorithm = :algorithm AND signature_hash IN :hashes").bindparams(
-                       bindparam("hashes", expanding=True)),
+    "postgresql": text(
+        "SELECT id, signature_hash, merged_into_id FROM groups WHERE app_id = :app_id "
+        "AND algorithm = :algorithm AND signature_hash = ANY(CAST(:hashes AS varchar[]))"
+    ),
+    "sqlite": text(
+        "SELECT id, signature_hash, merged_into_id FROM groups WHERE app_id = :app_id "
+        "AND algorithm = :algorithm AND signature_hash IN :hashes"
+    ).bindparams(bindparam("hashes", expanding=True)),
 }
 _MERGE_TARGET = select(GROUPS.c.id, GROUPS.c.merged_into_id).where(GROUPS.c.id == bindparam("id"))
 
 
-def existing_groups(session: Session, app_id: int, algorithm: str, signature_hashes: list[str]) -> dict[str, int]:
+def existing_groups(
+    session: Session, app_id: int, algorithm: str, signature_hashes: list[str]
+) -> dict[str, int]:
     """The ids of the groups of an app's signatures that exist (one query); a merged group gives its target's.
 
     Ids only, not ``Group`` rows: a batch needs nothing else, and loading rows was most of its cost.
     """
     dialect = session.get_bind().dialect.name
     hashes = sorted(set(signature_hashes))
-    params = {"app_id": app_id, "algorithm": algorithm,
-              "hashes": _array_literal("varchar", hashes) if dialect == "postgresql" else hashes}
+    params = {
+        "app_id": app_id,
+        "algorithm": algorithm,
+        "hashes": _array_literal("varchar", hashes) if dialect == "postgresql" else hashes,
+    }
     [rows] = _pipelined(session, [(_EXISTING_GROUPS[dialect], params)])  # the transaction's BEGIN rides along
     found = {}
     for group_id, signature_hash, merged_into_id in rows:
         for _ in range(MAX_MERGE_HOPS):
-            target = None if merged_into_id is None else session.execute(_MERGE_TARGET, {"id": merged_into_id}).first()
+            target = (
+                None
+                if merged_into_id is None
+                else session.execute(_MERGE_TARGET, {"id": merged_into_id}).first()
+            )
             if target is None:
                 break
             group_id, merged_into_id = target
@@ -376,23 +452,44 @@ def count_reports(session: Session, reports: Sequence[tuple[int, CountedReport]]
     for group_id in sorted(by_group):  # id order: concurrent workers lock the group rows alike
         members = by_group[group_id]
         received = [report.received_at for report in members]
-        versioned = [(report.received_at, n, report.app_version[:100])
-                     for n, report in enumerate(members) if report.app_version]
+        versioned = [
+            (report.received_at, n, report.app_version[:100])
+            for n, report in enumerate(members)
+            if report.app_version
+        ]
         first_version = last_version = (None, None, None)
         if versioned:  # ties: the first in the batch names the first version, the last the last one
             first_version, last_version = min(versioned), max(versioned)
-        rows.append((group_id, len(members), new_installs[group_id], min(received), max(received),
-                     first_version[0], first_version[2], last_version[0], last_version[2]))
+        rows.append(
+            (
+                group_id,
+                len(members),
+                new_installs[group_id],
+                min(received),
+                max(received),
+                first_version[0],
+                first_version[2],
+                last_version[0],
+                last_version[2],
+            )
+        )
     if dialect == "postgresql":  # one statement each, all in one round trip
         params = _rows_params(dialect, _PG_COUNT_COLUMNS, [row[:2] + row[3:] for row in rows])
         items = [(*key, n) for key, n in sorted(installs.items())]
-        params.update((name, _array_literal(kind, [item[k] for item in items]))
-                      for k, (name, kind) in enumerate(_INSTALL_COLUMNS))
-        statements = [*_upserts(dialect, "installs", installs), (_count_statement(dialect, len(rows)), params)]
+        params.update(
+            (name, _array_literal(kind, [item[k] for item in items]))
+            for k, (name, kind) in enumerate(_INSTALL_COLUMNS)
+        )
+        statements = [
+            *_upserts(dialect, "installs", installs),
+            (_count_statement(dialect, len(rows)), params),
+        ]
     else:
         chunk_size = _CHUNK // len(_COUNT_COLUMNS)
-        statements = [(_count_statement(dialect, len(chunk)), _rows_params(dialect, _COUNT_COLUMNS, chunk))
-                      for chunk in (rows[first : first + chunk_size] for first in range(0, len(rows), chunk_size))]
+        statements = [
+            (_count_statement(dialect, len(chunk)), _rows_params(dialect, _COUNT_COLUMNS, chunk))
+            for chunk in (rows[first : first + chunk_size] for first in range(0, len(rows), chunk_size))
+        ]
     counting = len(statements)
     statements += _upserts(dialect, "days", days) + _upserts(dialect, "breakdowns", breakdowns)
     # Installs, groups, days, breakdowns: the order uncount_report locks them in.
@@ -410,24 +507,47 @@ def uncount_report(session: Session, group_id: int, report: Report) -> None:
     gone_install = 0
     if report.install_hash:
         left = session.execute(
-            update(INSTALLS).where(INSTALLS.c.group_id == group_id, INSTALLS.c.install_hash == report.install_hash)
-            .values(count=INSTALLS.c.count - 1).returning(INSTALLS.c.count)
+            update(INSTALLS)
+            .where(INSTALLS.c.group_id == group_id, INSTALLS.c.install_hash == report.install_hash)
+            .values(count=INSTALLS.c.count - 1)
+            .returning(INSTALLS.c.count)
         ).scalar_one_or_none()
         if left is not None and left <= 0:
-            session.execute(delete(INSTALLS).where(INSTALLS.c.group_id == group_id,
-                                                   INSTALLS.c.install_hash == report.install_hash))
+            session.execute(
+                delete(INSTALLS).where(
+                    INSTALLS.c.group_id == group_id, INSTALLS.c.install_hash == report.install_hash
+                )
+            )
             gone_install = 1
-    session.execute(update(GROUPS).where(GROUPS.c.id == group_id).values(
-        count=GROUPS.c.count - 1, affected_installs=GROUPS.c.affected_installs - gone_install,
-        emptied_at=case((GROUPS.c.count <= 1, literal(utcnow(), UtcDateTime())), else_=GROUPS.c.emptied_at)))
-    session.execute(update(DAYS).where(DAYS.c.group_id == group_id, DAYS.c.day == report_day(report))
-                    .values(count=DAYS.c.count - 1))
+    session.execute(
+        update(GROUPS)
+        .where(GROUPS.c.id == group_id)
+        .values(
+            count=GROUPS.c.count - 1,
+            affected_installs=GROUPS.c.affected_installs - gone_install,
+            emptied_at=case(
+                (GROUPS.c.count <= 1, literal(utcnow(), UtcDateTime())), else_=GROUPS.c.emptied_at
+            ),
+        )
+    )
+    session.execute(
+        update(DAYS)
+        .where(DAYS.c.group_id == group_id, DAYS.c.day == report_day(report))
+        .values(count=DAYS.c.count - 1)
+    )
     pairs = breakdown_values(report)
     if pairs:
-        matches = or_(*(and_(BREAKDOWNS.c.dimension == dimension, BREAKDOWNS.c.value == value)
-                        for dimension, value in pairs))
-        session.execute(update(BREAKDOWNS).where(BREAKDOWNS.c.group_id == group_id, matches)
-                        .values(count=BREAKDOWNS.c.count - 1))
+        matches = or_(
+            *(
+                and_(BREAKDOWNS.c.dimension == dimension, BREAKDOWNS.c.value == value)
+                for dimension, value in pairs
+            )
+        )
+        session.execute(
+            update(BREAKDOWNS)
+            .where(BREAKDOWNS.c.group_id == group_id, matches)
+            .values(count=BREAKDOWNS.c.count - 1)
+        )
 
 
 def recompute_group(session: Session, group_id: int) -> None:
@@ -436,8 +556,16 @@ def recompute_group(session: Session, group_id: int) -> None:
     The caller holds the group (merge and unmerge lock it): counting workers wait for the group row.
     """
     rows = session.execute(
-        select(Report.received_at, Report.app_version, Report.os_name, Report.os_version, Report.device_model,
-               Report.install_hash).where(Report.group_id == group_id).order_by(Report.received_at)
+        select(
+            Report.received_at,
+            Report.app_version,
+            Report.os_name,
+            Report.os_version,
+            Report.device_model,
+            Report.install_hash,
+        )
+        .where(Report.group_id == group_id)
+        .order_by(Report.received_at)
     ).all()
     for table in (DAYS, BREAKDOWNS, INSTALLS):
         session.execute(delete(table).where(table.c.group_id == group_id))
@@ -448,15 +576,28 @@ def recompute_group(session: Session, group_id: int) -> None:
         for row in rows:
             breakdowns.update(breakdown_values(row))
         installs = Counter(row.install_hash for row in rows if row.install_hash)
-        session.execute(DAYS.insert(), [{"group_id": group_id, "day": day, "count": n} for day, n in days.items()])
+        session.execute(
+            DAYS.insert(), [{"group_id": group_id, "day": day, "count": n} for day, n in days.items()]
+        )
         if breakdowns:
-            session.execute(BREAKDOWNS.insert(), [{"group_id": group_id, "dimension": d, "value": v, "count": n}
-                                                  for (d, v), n in breakdowns.items()])
+            session.execute(
+                BREAKDOWNS.insert(),
+                [
+                    {"group_id": group_id, "dimension": d, "value": v, "count": n}
+                    for (d, v), n in breakdowns.items()
+                ],
+            )
         if installs:
-            session.execute(INSTALLS.insert(), [{"group_id": group_id, "install_hash": h, "count": n}
-                                                for h, n in installs.items()])
+            session.execute(
+                INSTALLS.insert(),
+                [{"group_id": group_id, "install_hash": h, "count": n} for h, n in installs.items()],
+            )
         versions = [row.app_version[:100] for row in rows if row.app_version]
-        values.update(affected_installs=len(installs), first_seen=rows[0].received_at,
-                      last_seen=rows[-1].received_at, first_version=versions[0] if versions else None,
-                      last_version=versions[-1] if versions else None)
+        values.update(
+            affected_installs=len(installs),
+            first_seen=rows[0].received_at,
+            last_seen=rows[-1].received_at,
+            first_version=versions[0] if versions else None,
+            last_version=versions[-1] if versions else None,
+        )
     session.execute(update(GROUPS).where(GROUPS.c.id == group_id).values(values))

@@ -19,29 +19,58 @@ from crashsvc.models import Group, GroupHistory, GroupNote, Report, User
 from crashsvc.models.base import utcnow
 from crashsvc.models.groups import STATUSES
 
-__all__ = ["STATUSES", "add_note", "merge_groups", "record_history", "regress_if_resolved", "set_status",
-           "unmerge_group"]
+__all__ = [
+    "STATUSES",
+    "add_note",
+    "merge_groups",
+    "record_history",
+    "regress_if_resolved",
+    "set_status",
+    "unmerge_group",
+]
 
 NOTE_MAX_CHARS = 10_000
 
 
-def record_history(session: Session, group_id: int, action: str, *, user: User | None = None,
-                   from_status: str | None = None, to_status: str | None = None,
-                   detail: dict[str, Any] | None = None) -> GroupHistory:
-    entry = GroupHistory(group_id=group_id, at=utcnow(), user_id=user.id if user is not None else None,
-                         action=action, from_status=from_status, to_status=to_status, detail=detail or {})
+def record_history(
+    session: Session,
+    group_id: int,
+    action: str,
+    *,
+    user: User | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> GroupHistory:
+    entry = GroupHistory(
+        group_id=group_id,
+        at=utcnow(),
+        user_id=user.id if user is not None else None,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail or {},
+    )
     session.add(entry)
     return entry
 
 
 def _not_merged(group: Group) -> None:
     if group.merged_into_id is not None:
-        raise ApiError(f"Group {group.id} was merged into group {group.merged_into_id}.", code="group_merged",
-                       status=409)
+        raise ApiError(
+            f"Group {group.id} was merged into group {group.merged_into_id}.", code="group_merged", status=409
+        )
 
 
-def set_status(session: Session, group: Group, status: str, *, user: User | None = None,
-               resolved_in_version: str | None = None, via: str = "ui") -> None:
+def set_status(
+    session: Session,
+    group: Group,
+    status: str,
+    *,
+    user: User | None = None,
+    resolved_in_version: str | None = None,
+    via: str = "ui",
+) -> None:
     """Change a group's status and record it; ``resolved_in_version`` only with ``resolved``.
 
     Setting the status a group already has (and the same version) changes and records nothing.
@@ -50,7 +79,9 @@ def set_status(session: Session, group: Group, status: str, *, user: User | None
         raise ApiError(f"status must be one of {', '.join(STATUSES)}.", code="invalid_status", status=400)
     version = (resolved_in_version or "").strip()[:100] or None
     if version is not None and status != "resolved":
-        raise ApiError("resolved_in_version only goes with status 'resolved'.", code="invalid_status", status=400)
+        raise ApiError(
+            "resolved_in_version only goes with status 'resolved'.", code="invalid_status", status=400
+        )
     _not_merged(group)
     if group.status == status and group.resolved_in_version == version:
         return
@@ -61,7 +92,9 @@ def set_status(session: Session, group: Group, status: str, *, user: User | None
     detail: dict[str, Any] = {"via": via}
     if version is not None:
         detail["resolved_in_version"] = version
-    record_history(session, group.id, status, user=user, from_status=previous, to_status=status, detail=detail)
+    record_history(
+        session, group.id, status, user=user, from_status=previous, to_status=status, detail=detail
+    )
     session.flush()
 
 
@@ -81,7 +114,8 @@ def regress_if_resolved(session: Session, group_id: int, counted: Any, report: R
     if resolved_in_version is not None and not is_version_after(report.app_version, resolved_in_version):
         return False
     changed = session.execute(
-        update(Group.__table__).where(Group.__table__.c.id == group_id, Group.__table__.c.status == "resolved")
+        update(Group.__table__)
+        .where(Group.__table__.c.id == group_id, Group.__table__.c.status == "resolved")
         .values(status="regressed")
     ).rowcount
     if not changed:
@@ -91,7 +125,9 @@ def regress_if_resolved(session: Session, group_id: int, counted: Any, report: R
         detail["app_version"] = report.app_version
     if resolved_in_version:
         detail["resolved_in_version"] = resolved_in_version
-    record_history(session, group_id, "regressed", from_status="resolved", to_status="regressed", detail=detail)
+    record_history(
+        session, group_id, "regressed", from_status="resolved", to_status="regressed", detail=detail
+    )
     return True
 
 
@@ -101,8 +137,9 @@ def add_note(session: Session, group: Group, *, user: User | None, text: str) ->
         raise ApiError("A note needs text.", code="invalid_note", status=400)
     if len(text) > NOTE_MAX_CHARS:
         raise ApiError(f"A note holds at most {NOTE_MAX_CHARS} characters.", code="invalid_note", status=400)
-    note = GroupNote(group_id=group.id, user_id=user.id if user is not None else None, created_at=utcnow(),
-                     text=text)
+    note = GroupNote(
+        group_id=group.id, user_id=user.id if user is not None else None, created_at=utcnow(), text=text
+    )
     session.add(note)
     session.flush()
     return note
@@ -129,16 +166,38 @@ def merge_groups(session: Session, target: Group, sources: list[Group], *, user:
         _not_merged(group)
     source_ids = sorted({source.id for source in sources})
     _lock(session, [target.id, *source_ids])
-    session.execute(update(Group).where(Group.merged_into_id.in_(source_ids)).values(merged_into_id=target.id)
-                    .execution_options(synchronize_session=False))
-    session.execute(update(Report).where(Report.group_id.in_(source_ids)).values(group_id=target.id)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Group)
+        .where(Group.merged_into_id.in_(source_ids))
+        .values(merged_into_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Report)
+        .where(Report.group_id.in_(source_ids))
+        .values(group_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
     for source in sources:
         source.merged_into_id = target.id
-        record_history(session, source.id, "merged_into", user=user, from_status=source.status,
-                       to_status=source.status, detail={"target_id": target.id})
-    record_history(session, target.id, "merged", user=user, from_status=target.status, to_status=target.status,
-                   detail={"source_ids": source_ids})
+        record_history(
+            session,
+            source.id,
+            "merged_into",
+            user=user,
+            from_status=source.status,
+            to_status=source.status,
+            detail={"target_id": target.id},
+        )
+    record_history(
+        session,
+        target.id,
+        "merged",
+        user=user,
+        from_status=target.status,
+        to_status=target.status,
+        detail={"source_ids": source_ids},
+    )
     session.flush()
     for group_id in (target.id, *source_ids):
         recompute_group(session, group_id)
@@ -158,17 +217,36 @@ def unmerge_group(session: Session, group: Group, *, user: User | None) -> list[
     _lock(session, [group.id, *(source.id for source in sources)])
     for source in sources:
         session.execute(
-            update(Report).where(Report.group_id == group.id, Report.app_id == group.app_id,
-                                 Report.signature_algorithm == source.algorithm,
-                                 Report.signature_hash == source.signature_hash)
-            .values(group_id=source.id).execution_options(synchronize_session=False)
+            update(Report)
+            .where(
+                Report.group_id == group.id,
+                Report.app_id == group.app_id,
+                Report.signature_algorithm == source.algorithm,
+                Report.signature_hash == source.signature_hash,
+            )
+            .values(group_id=source.id)
+            .execution_options(synchronize_session=False)
         )
         source.merged_into_id = None
-        record_history(session, source.id, "unmerged", user=user, from_status=source.status,
-                       to_status=source.status, detail={"from_id": group.id})
+        record_history(
+            session,
+            source.id,
+            "unmerged",
+            user=user,
+            from_status=source.status,
+            to_status=source.status,
+            detail={"from_id": group.id},
+        )
     restored_ids = [source.id for source in sources]
-    record_history(session, group.id, "unmerged", user=user, from_status=group.status, to_status=group.status,
-                   detail={"restored_ids": restored_ids})
+    record_history(
+        session,
+        group.id,
+        "unmerged",
+        user=user,
+        from_status=group.status,
+        to_status=group.status,
+        detail={"restored_ids": restored_ids},
+    )
     session.flush()
     for group_id in (group.id, *restored_ids):
         recompute_group(session, group_id)

@@ -45,13 +45,20 @@ class GroupFilter:
 
 
 def _listed(app_id: int) -> Any:
-    return and_(Group.app_id == app_id, Group.merged_into_id.is_(None),
-                or_(Group.emptied_at.is_(None), Group.count > 0))
+    return and_(
+        Group.app_id == app_id,
+        Group.merged_into_id.is_(None),
+        or_(Group.emptied_at.is_(None), Group.count > 0),
+    )
 
 
 def _has_breakdown(dimension: str, value: str) -> Any:
-    return exists().where(GroupBreakdown.group_id == Group.id, GroupBreakdown.dimension == dimension,
-                          GroupBreakdown.value == value, GroupBreakdown.count > 0)
+    return exists().where(
+        GroupBreakdown.group_id == Group.id,
+        GroupBreakdown.dimension == dimension,
+        GroupBreakdown.value == value,
+        GroupBreakdown.count > 0,
+    )
 
 
 def _like(text: str) -> str:
@@ -85,12 +92,21 @@ def list_groups(session: Session, app_id: int, flt: GroupFilter) -> tuple[list[G
         conditions.append(exists().where(*days))
     if flt.search and flt.search.strip():
         pattern = _like(flt.search.strip())
-        conditions.append(or_(Group.signature.ilike(pattern, escape="\\"),
-                              Group.exception_type.ilike(pattern, escape="\\"),
-                              Group.exception_value.ilike(pattern, escape="\\")))
+        conditions.append(
+            or_(
+                Group.signature.ilike(pattern, escape="\\"),
+                Group.exception_type.ilike(pattern, escape="\\"),
+                Group.exception_value.ilike(pattern, escape="\\"),
+            )
+        )
     total = session.scalar(select(func.count(Group.id)).where(*conditions)) or 0
-    query = (select(Group).where(*conditions).order_by(SORTS[flt.sort], Group.id.desc())
-             .limit(max(flt.limit, 0)).offset(max(flt.offset, 0)))
+    query = (
+        select(Group)
+        .where(*conditions)
+        .order_by(SORTS[flt.sort], Group.id.desc())
+        .limit(max(flt.limit, 0))
+        .offset(max(flt.offset, 0))
+    )
     return list(session.scalars(query)), total
 
 
@@ -110,8 +126,9 @@ def daily_counts(session: Session, group_ids: list[int], days: int, today: date)
     if not group_ids or days <= 0:
         return result
     rows = session.execute(
-        select(GroupDayCount.group_id, GroupDayCount.day, GroupDayCount.count)
-        .where(GroupDayCount.group_id.in_(group_ids), GroupDayCount.day >= window[0], GroupDayCount.day <= today)
+        select(GroupDayCount.group_id, GroupDayCount.day, GroupDayCount.count).where(
+            GroupDayCount.group_id.in_(group_ids), GroupDayCount.day >= window[0], GroupDayCount.day <= today
+        )
     )
     for group_id, day, count in rows:
         result[group_id][index[day]] += count
@@ -148,21 +165,30 @@ def group_breakdowns(session: Session, group_id: int) -> dict[str, list[tuple[st
 
 def group_history(session: Session, group_id: int) -> list[GroupHistory]:
     """Status changes and merges, oldest first."""
-    query = select(GroupHistory).where(GroupHistory.group_id == group_id).order_by(GroupHistory.at,
-                                                                                   GroupHistory.id)
+    query = (
+        select(GroupHistory)
+        .where(GroupHistory.group_id == group_id)
+        .order_by(GroupHistory.at, GroupHistory.id)
+    )
     return list(session.scalars(query))
 
 
 def group_notes(session: Session, group_id: int) -> list[GroupNote]:
     """Notes, oldest first."""
-    query = select(GroupNote).where(GroupNote.group_id == group_id).order_by(GroupNote.created_at, GroupNote.id)
+    query = (
+        select(GroupNote).where(GroupNote.group_id == group_id).order_by(GroupNote.created_at, GroupNote.id)
+    )
     return list(session.scalars(query))
 
 
 def sample_reports(session: Session, group_id: int, limit: int = 5) -> list[Report]:
     """The group's latest reports, newest first."""
-    query = (select(Report).where(Report.group_id == group_id)
-             .order_by(Report.received_at.desc(), Report.id.desc()).limit(limit))
+    query = (
+        select(Report)
+        .where(Report.group_id == group_id)
+        .order_by(Report.received_at.desc(), Report.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 
@@ -182,25 +208,35 @@ def app_overview(session: Session, app_id: int, today: date) -> dict[str, Any]:
     start_30 = datetime.combine(daily[0][0], time.min, UTC)
     start_7 = datetime.combine(today - timedelta(days=6), time.min, UTC)
     installs = session.scalar(
-        select(func.count(func.distinct(Report.install_hash)))
-        .where(Report.app_id == app_id, Report.received_at >= start_30, Report.install_hash.is_not(None))
+        select(func.count(func.distinct(Report.install_hash))).where(
+            Report.app_id == app_id, Report.received_at >= start_30, Report.install_hash.is_not(None)
+        )
     )
     new_groups = session.scalars(
-        select(Group).where(_listed(app_id), Group.first_seen >= start_7)
-        .order_by(Group.first_seen.desc(), Group.id.desc()).limit(OVERVIEW_LIST)
+        select(Group)
+        .where(_listed(app_id), Group.first_seen >= start_7)
+        .order_by(Group.first_seen.desc(), Group.id.desc())
+        .limit(OVERVIEW_LIST)
     )
-    regressed_ids = (select(GroupHistory.group_id)
-                     .where(GroupHistory.action == "regressed", GroupHistory.at >= start_7).scalar_subquery())
+    regressed_ids = (
+        select(GroupHistory.group_id)
+        .where(GroupHistory.action == "regressed", GroupHistory.at >= start_7)
+        .scalar_subquery()
+    )
     regressed = session.scalars(
-        select(Group).where(_listed(app_id), Group.status == "regressed", Group.id.in_(regressed_ids))
-        .order_by(Group.last_seen.desc(), Group.id.desc()).limit(OVERVIEW_LIST)
+        select(Group)
+        .where(_listed(app_id), Group.status == "regressed", Group.id.in_(regressed_ids))
+        .order_by(Group.last_seen.desc(), Group.id.desc())
+        .limit(OVERVIEW_LIST)
     )
     top = session.execute(
         select(Group, func.sum(GroupDayCount.count).label("recent"))
         .join(GroupDayCount, GroupDayCount.group_id == Group.id)
         .where(_listed(app_id), GroupDayCount.day >= daily[0][0], GroupDayCount.day <= today)
-        .group_by(Group.id).having(func.sum(GroupDayCount.count) > 0)
-        .order_by(func.sum(GroupDayCount.count).desc(), Group.id.desc()).limit(OVERVIEW_LIST)
+        .group_by(Group.id)
+        .having(func.sum(GroupDayCount.count) > 0)
+        .order_by(func.sum(GroupDayCount.count).desc(), Group.id.desc())
+        .limit(OVERVIEW_LIST)
     ).all()
     return {
         "reports_30d": sum(count for _day, count in daily),

@@ -58,14 +58,21 @@ class SignatureDiff:
     moves: Counter[tuple[int | None, int | None, str]] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm, "examined": self.examined, "moving": self.moving,
-                "staying": self.examined - self.moving,
-                "moves": [{"from_group_id": source, "to_group_id": target, "to_signature": signature,
-                           "reports": count}
-                          for (source, target, signature), count in self.moves.most_common()]}
+        return {
+            "algorithm": self.algorithm,
+            "examined": self.examined,
+            "moving": self.moving,
+            "staying": self.examined - self.moving,
+            "moves": [
+                {"from_group_id": source, "to_group_id": target, "to_signature": signature, "reports": count}
+                for (source, target, signature), count in self.moves.most_common()
+            ],
+        }
 
 
-def diff_signatures(session_factory: Callable[[], Session], algorithm: str, app_id: int | None = None) -> SignatureDiff:
+def diff_signatures(
+    session_factory: Callable[[], Session], algorithm: str, app_id: int | None = None
+) -> SignatureDiff:
     """How many stored reports would move to which groups under ``algorithm``; writes nothing."""
     generator = _generator(algorithm)
     diff = SignatureDiff(algorithm)
@@ -77,9 +84,13 @@ def diff_signatures(session_factory: Callable[[], Session], algorithm: str, app_
                 result = generator.generate(report.data)
                 key = (report.app_id, result.hash)
                 if key not in known:
-                    known[key] = session.scalar(select(Group.id).where(
-                        Group.app_id == report.app_id, Group.algorithm == algorithm,
-                        Group.signature_hash == result.hash))
+                    known[key] = session.scalar(
+                        select(Group.id).where(
+                            Group.app_id == report.app_id,
+                            Group.algorithm == algorithm,
+                            Group.signature_hash == result.hash,
+                        )
+                    )
                     # A merged group's reports would join the group it was merged into.
                     target = session.get(Group, known[key]) if known[key] is not None else None
                     if target is not None and target.merged_into_id is not None:
@@ -100,12 +111,18 @@ class RegroupSummary:
     groups_emptied: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm, "examined": self.examined, "moved": self.moved,
-                "groups_created": self.groups_created, "groups_emptied": self.groups_emptied}
+        return {
+            "algorithm": self.algorithm,
+            "examined": self.examined,
+            "moved": self.moved,
+            "groups_created": self.groups_created,
+            "groups_emptied": self.groups_emptied,
+        }
 
 
-def regroup_reports(session_factory: Callable[[], Session], app_id: int | None = None,
-                    algorithm: str | None = None) -> RegroupSummary:
+def regroup_reports(
+    session_factory: Callable[[], Session], app_id: int | None = None, algorithm: str | None = None
+) -> RegroupSummary:
     """Move stored reports to the groups ``algorithm`` (default: the current one) gives them; idempotent."""
     if algorithm is None:
         from workers.grouping import DEFAULT_ALGORITHM
@@ -130,8 +147,14 @@ def regroup_reports(session_factory: Callable[[], Session], app_id: int | None =
             group = session.get(Group, group_id)
             if group is None:
                 continue
-            record_history(session, group_id, "regrouped", from_status=group.status, to_status=group.status,
-                           detail={"algorithm": algorithm, "moved_out": moved_out})
+            record_history(
+                session,
+                group_id,
+                "regrouped",
+                from_status=group.status,
+                to_status=group.status,
+                detail={"algorithm": algorithm, "moved_out": moved_out},
+            )
             if group.count <= 0:  # uncount marked it emptied_at
                 summary.groups_emptied.append(group_id)
     return summary
@@ -139,21 +162,37 @@ def regroup_reports(session_factory: Callable[[], Session], app_id: int | None =
 
 def _move(session: Session, report: Report, result: Any, summary: RegroupSummary) -> bool:
     """Give ``report`` its new signature, moving it between groups if needed; True if it moved."""
-    created_before = session.scalar(select(Group.id).where(
-        Group.app_id == report.app_id, Group.algorithm == result.algorithm, Group.signature_hash == result.hash))
+    created_before = session.scalar(
+        select(Group.id).where(
+            Group.app_id == report.app_id,
+            Group.algorithm == result.algorithm,
+            Group.signature_hash == result.hash,
+        )
+    )
     group = group_for_signature(
-        session, report.app_id, result.algorithm, result.hash, signature=result.signature,
-        received_at=report.received_at, exception_type=report.exception_type,
-        exception_value=(report.exception_value or "")[:1000] or None, platform=report.platform,
-        fingerprint=result.fingerprint)
+        session,
+        report.app_id,
+        result.algorithm,
+        result.hash,
+        signature=result.signature,
+        received_at=report.received_at,
+        exception_type=report.exception_type,
+        exception_value=(report.exception_value or "")[:1000] or None,
+        platform=report.platform,
+        fingerprint=result.fingerprint,
+    )
     if created_before is None:
         summary.groups_created += 1
     old_group_id = report.group_id
     moved = False
     if group.id != old_group_id:
         same_group = Report.group_id.is_(None) if old_group_id is None else Report.group_id == old_group_id
-        changed = session.execute(update(Report).where(Report.id == report.id, same_group)
-                                  .values(group_id=group.id).execution_options(synchronize_session=False)).rowcount
+        changed = session.execute(
+            update(Report)
+            .where(Report.id == report.id, same_group)
+            .values(group_id=group.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if changed == 1:
             if old_group_id is not None:
                 uncount_report(session, old_group_id, report)

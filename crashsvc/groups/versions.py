@@ -33,7 +33,9 @@ def version_key(version: str) -> tuple:
             break
     while numbers and numbers[-1] == 0:
         numbers.pop()
-    tail = tuple((0, int(token), "") if token.isdigit() else (1, 0, token.lower()) for token in _TOKENS.findall(rest))
+    tail = tuple(
+        (0, int(token), "") if token.isdigit() else (1, 0, token.lower()) for token in _TOKENS.findall(rest)
+    )
     return (tuple(numbers), 0 if rest else 1, tail)
 
 

@@ -56,7 +56,7 @@ def parse_envelope(data: bytes, max_depth: int = 64) -> Envelope:
     items: list[EnvelopeItem] = []
     size = len(data)
     while position < size:
-        if data[position:position + 1] == b"\n":  # tolerate blank lines between items
+        if data[position : position + 1] == b"\n":  # tolerate blank lines between items
             position += 1
             continue
         newline = data.find(b"\n", position)
@@ -72,9 +72,9 @@ def parse_envelope(data: bytes, max_depth: int = 64) -> Envelope:
                 raise InvalidEnvelope("An item length must be a non-negative integer.")
             if position + length > size:
                 raise InvalidEnvelope("An item is shorter than its declared length.")
-            payload = data[position:position + length]
+            payload = data[position : position + length]
             position += length
-            if position < size and data[position:position + 1] == b"\n":
+            if position < size and data[position : position + 1] == b"\n":
                 position += 1
         else:
             newline = data.find(b"\n", position) if position <= size else -1

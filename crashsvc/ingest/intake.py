@@ -86,8 +86,9 @@ def _unchanged_by_validation(report: dict[str, Any], parsed: dict[str, Any]) -> 
     return True
 
 
-def accept_report(app: IngestApp, report: dict[str, Any],
-                  source: tuple[bytes, dict[str, Any]] | None = None) -> Accepted:
+def accept_report(
+    app: IngestApp, report: dict[str, Any], source: tuple[bytes, dict[str, Any]] | None = None
+) -> Accepted:
     """Queue a validated native report durably; raises ``Unavailable`` when it cannot be kept.
 
     ``source`` (the body and its parse) lets ``report_json`` queue the client's bytes as they are.
@@ -100,8 +101,9 @@ def accept_report(app: IngestApp, report: dict[str, Any],
     sealed = services.queue.seal(report_id, app.id, received_at, body)
     rate_key, limit = rate_limit_for(app, services.settings.rate_limit_per_minute)
     try:
-        outcome = services.queue.accept(report_id, sealed, check_duplicate=client_id is not None,
-                                        rate_key=rate_key, rate_limit=limit)
+        outcome = services.queue.accept(
+            report_id, sealed, check_duplicate=client_id is not None, rate_key=rate_key, rate_limit=limit
+        )
     except RedisError:
         # Without Redis there is no shared rate counter; the spool's size cap protects the disk.
         if services.spool is not None and services.spool.write(report_id, sealed, client_id is not None):
@@ -110,8 +112,10 @@ def accept_report(app: IngestApp, report: dict[str, Any],
         else:
             raise Unavailable("The queue is unreachable; retry later.", retry_after=30) from None
     if outcome < 0:
-        raise RateLimited(f"More than {limit} reports per minute for this app.",
-                          retry_after=max(1, 60 - int(time.time() % 60)))
+        raise RateLimited(
+            f"More than {limit} reports per minute for this app.",
+            retry_after=max(1, 60 - int(time.time() % 60)),
+        )
     is_new = outcome == 1
     return Accepted(report_id, delete_token_for(services.delete_key, report_id), duplicate=not is_new)
 

@@ -79,7 +79,9 @@ class Scalar(fields.Field):
     default_error_messages = {"invalid": "Must be a string, number or boolean."}
 
     def _deserialize(self, value: Any, attr, data, **kwargs) -> Any:
-        if isinstance(value, str | int | float | bool) and (not isinstance(value, str) or len(value) <= 16384):
+        if isinstance(value, str | int | float | bool) and (
+            not isinstance(value, str) or len(value) <= 16384
+        ):
             return value
         raise self.make_error("invalid")
 
@@ -163,8 +165,11 @@ class ExceptionSchema(Strict):
     value = fields.String(validate=long_text)
     module = fields.String(validate=short)
     mechanism = fields.Nested(MechanismSchema)
-    frames = fields.List(fields.Nested(FrameSchema), validate=frame_list,
-                         metadata={"description": "The exception's own stack (managed crashes), innermost first"})
+    frames = fields.List(
+        fields.Nested(FrameSchema),
+        validate=frame_list,
+        metadata={"description": "The exception's own stack (managed crashes), innermost first"},
+    )
 
 
 class ThreadSchema(Strict):
@@ -172,8 +177,9 @@ class ThreadSchema(Strict):
     name = fields.String(validate=short)
     crashed = fields.Boolean()
     current = fields.Boolean()
-    frames = fields.List(fields.Nested(FrameSchema), validate=frame_list,
-                         metadata={"description": "Innermost frame first"})
+    frames = fields.List(
+        fields.Nested(FrameSchema), validate=frame_list, metadata={"description": "Innermost frame first"}
+    )
 
 
 class ImageSchema(Strict):
@@ -206,7 +212,9 @@ class SdkSchema(Strict):
 class ReportSchema(Strict):
     """A crash report as an app (or its SDK) sends it."""
 
-    opt_in = fields.Boolean(required=True, metadata={"description": "Must be JSON true: the user's explicit opt-in"})
+    opt_in = fields.Boolean(
+        required=True, metadata={"description": "Must be JSON true: the user's explicit opt-in"}
+    )
     consent = fields.Nested(ConsentSchema)
     report_id = fields.UUID(metadata={"description": "Client id; a resend answers 200 with the same id"})
     timestamp = Timestamp()

@@ -26,9 +26,22 @@ from crashsvc.ingest.validator import report_validator
 bp = Blueprint("ingest_sentry", __name__)
 
 # Categories SDKs are told to stop sending for a day; never "error" or "default" (crashes).
-DISCARDED_CATEGORIES = ("session", "transaction", "span", "profile", "profile_chunk", "replay",
-                        "attachment", "log_item", "log_byte", "monitor", "feedback", "security",
-                        "metric_bucket", "statsd")
+DISCARDED_CATEGORIES = (
+    "session",
+    "transaction",
+    "span",
+    "profile",
+    "profile_chunk",
+    "replay",
+    "attachment",
+    "log_item",
+    "log_byte",
+    "monitor",
+    "feedback",
+    "security",
+    "metric_bucket",
+    "statsd",
+)
 RATE_LIMITS_HEADER = f"86400:{';'.join(DISCARDED_CATEGORIES)}:organization:crashsvc_not_collected"
 
 
@@ -80,8 +93,10 @@ def _post_envelope(app_id: int) -> Response:
         return jsonify({"id": envelope.headers.get("event_id")})
     event = loads_strict(event_item.payload, settings.max_json_depth)
     if not isinstance(event, dict) or not event_has_opt_in(event):
-        raise OptInRequired("The event must carry tags['crash_reports.opt_in'] = 'true' or "
-                            "contexts.consent.crash_reports = true.")
+        raise OptInRequired(
+            "The event must carry tags['crash_reports.opt_in'] = 'true' or "
+            "contexts.consent.crash_reports = true."
+        )
     report, errors = report_validator().validate(event_to_report(event))
     if errors:
         raise InvalidReport(fields=errors)
@@ -90,9 +105,27 @@ def _post_envelope(app_id: int) -> Response:
     return jsonify({"id": event_id})
 
 
-KNOWN_ITEM_TYPES = {"session", "sessions", "client_report", "transaction", "span", "profile", "profile_chunk",
-                    "replay_event", "replay_recording", "replay_video", "log", "check_in", "attachment",
-                    "user_report", "feedback", "statsd", "metric_buckets", "otel_log", "trace_metric"}
+KNOWN_ITEM_TYPES = {
+    "session",
+    "sessions",
+    "client_report",
+    "transaction",
+    "span",
+    "profile",
+    "profile_chunk",
+    "replay_event",
+    "replay_recording",
+    "replay_video",
+    "log",
+    "check_in",
+    "attachment",
+    "user_report",
+    "feedback",
+    "statsd",
+    "metric_buckets",
+    "otel_log",
+    "trace_metric",
+}
 
 
 def _item_label(item_type: str) -> str:

@@ -13,18 +13,53 @@ from typing import Any
 OPT_IN_TAG = "crash_reports.opt_in"
 
 PLATFORM_MAP = {
-    "cocoa": "cocoa", "objc": "cocoa", "swift": "cocoa",
-    "java": "android", "android": "android", "kotlin": "android",
-    "native": "native", "c": "native", "cpp": "native",
-    "javascript": "javascript", "node": "javascript", "react-native": "javascript",
-    "dart": "dart", "flutter": "dart",
+    "cocoa": "cocoa",
+    "objc": "cocoa",
+    "swift": "cocoa",
+    "java": "android",
+    "android": "android",
+    "kotlin": "android",
+    "native": "native",
+    "c": "native",
+    "cpp": "native",
+    "javascript": "javascript",
+    "node": "javascript",
+    "react-native": "javascript",
+    "dart": "dart",
+    "flutter": "dart",
 }
 
-FRAME_KEYS = ("instruction_addr", "symbol_addr", "image_addr", "function", "raw_function", "symbol", "module",
-              "package", "filename", "abs_path", "lineno", "colno", "in_app", "platform", "context_line",
-              "pre_context", "post_context")
-IMAGE_KEYS = ("type", "debug_id", "code_id", "code_file", "debug_file", "image_addr", "image_size",
-              "image_vmaddr", "arch", "uuid")
+FRAME_KEYS = (
+    "instruction_addr",
+    "symbol_addr",
+    "image_addr",
+    "function",
+    "raw_function",
+    "symbol",
+    "module",
+    "package",
+    "filename",
+    "abs_path",
+    "lineno",
+    "colno",
+    "in_app",
+    "platform",
+    "context_line",
+    "pre_context",
+    "post_context",
+)
+IMAGE_KEYS = (
+    "type",
+    "debug_id",
+    "code_id",
+    "code_file",
+    "debug_file",
+    "image_addr",
+    "image_size",
+    "image_vmaddr",
+    "arch",
+    "uuid",
+)
 
 
 def event_has_opt_in(event: dict[str, Any]) -> bool:
@@ -34,7 +69,12 @@ def event_has_opt_in(event: dict[str, Any]) -> bool:
         return True
     if isinstance(tags, list):
         for pair in tags:
-            if isinstance(pair, list | tuple) and len(pair) == 2 and pair[0] == OPT_IN_TAG and pair[1] == "true":
+            if (
+                isinstance(pair, list | tuple)
+                and len(pair) == 2
+                and pair[0] == OPT_IN_TAG
+                and pair[1] == "true"
+            ):
                 return True
     contexts = event.get("contexts")
     if isinstance(contexts, dict):
@@ -53,8 +93,11 @@ def _values(container: Any) -> list[Any]:
 def _frames(stacktrace: Any) -> list[dict[str, Any]]:
     if not isinstance(stacktrace, dict) or not isinstance(stacktrace.get("frames"), list):
         return []
-    frames = [{key: frame[key] for key in FRAME_KEYS if key in frame}
-              for frame in stacktrace["frames"] if isinstance(frame, dict)]
+    frames = [
+        {key: frame[key] for key in FRAME_KEYS if key in frame}
+        for frame in stacktrace["frames"]
+        if isinstance(frame, dict)
+    ]
     frames.reverse()  # Sentry sends outermost first; crashsvc keeps innermost first
     return frames
 
@@ -85,17 +128,22 @@ def event_to_report(event: dict[str, Any]) -> dict[str, Any]:
             report[key] = event[key]
     os_ctx = contexts.get("os") if isinstance(contexts.get("os"), dict) else {}
     report["platform"] = _platform(event, os_ctx.get("name"))
-    report["os"] = _pick(os_ctx, {"name": "name", "version": "version", "build": "build",
-                                  "kernel_version": "kernel_version"})
+    report["os"] = _pick(
+        os_ctx, {"name": "name", "version": "version", "build": "build", "kernel_version": "kernel_version"}
+    )
     device = contexts.get("device")
     if isinstance(device, dict):
         report["device"] = dict(device)
-    report["app"] = _pick(contexts.get("app"), {"app_identifier": "id", "app_name": "name",
-                                                "app_version": "version", "app_build": "build"})
+    report["app"] = _pick(
+        contexts.get("app"),
+        {"app_identifier": "id", "app_name": "name", "app_version": "version", "app_build": "build"},
+    )
     exceptions = [value for value in _values(event.get("exception")) if isinstance(value, dict)]
     if exceptions:
         top = exceptions[-1]  # Sentry lists the chain oldest first; the last one was raised last
-        exception = _pick(top, {"type": "type", "value": "value", "module": "module", "mechanism": "mechanism"})
+        exception = _pick(
+            top, {"type": "type", "value": "value", "module": "module", "mechanism": "mechanism"}
+        )
         frames = _frames(top.get("stacktrace"))
         if frames:
             exception["frames"] = frames
@@ -116,8 +164,11 @@ def event_to_report(event: dict[str, Any]) -> dict[str, Any]:
         report["threads"] = threads
     debug_meta = event.get("debug_meta")
     if isinstance(debug_meta, dict):
-        report["images"] = [{key: image[key] for key in IMAGE_KEYS if key in image}
-                            for image in debug_meta.get("images") or [] if isinstance(image, dict)]
+        report["images"] = [
+            {key: image[key] for key in IMAGE_KEYS if key in image}
+            for image in debug_meta.get("images") or []
+            if isinstance(image, dict)
+        ]
     breadcrumbs = _values(event.get("breadcrumbs"))
     if breadcrumbs:
         report["breadcrumbs"] = breadcrumbs

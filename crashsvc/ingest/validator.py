@@ -47,15 +47,22 @@ def _compile_validators(field: fields.Field) -> list[Callable[[Any], str | None]
     for validator in field.validators:
         if isinstance(validator, validate.Length) and validator.min is None and validator.equal is None:
             maximum = validator.max
-            checks.append(lambda value, m=maximum: f"Longer than maximum length {m}." if len(value) > m else None)
+            checks.append(
+                lambda value, m=maximum: f"Longer than maximum length {m}." if len(value) > m else None
+            )
         elif isinstance(validator, validate.OneOf):
             choices = frozenset(validator.choices)
             text = ", ".join(str(c) for c in validator.choices)
             checks.append(lambda value, c=choices, t=text: None if value in c else f"Must be one of: {t}.")
         elif isinstance(validator, validate.Range) and validator.min_inclusive and validator.max_inclusive:
             low, high = validator.min, validator.max
-            checks.append(lambda value, lo=low, hi=high: None if (lo is None or value >= lo) and
-                          (hi is None or value <= hi) else "Not in the allowed range.")
+            checks.append(
+                lambda value, lo=low, hi=high: (
+                    None
+                    if (lo is None or value >= lo) and (hi is None or value <= hi)
+                    else "Not in the allowed range."
+                )
+            )
         else:
             raise UnsupportedField(f"validator {validator!r}")
     return checks
@@ -116,6 +123,7 @@ def _uuid(value: Any, path: str, errors: Errors) -> Any:
 
 def _custom(field: fields.Field) -> Checker:
     """Project fields (Address, Timestamp, Scalar) validate in plain Python already: reuse them."""
+
     def checker(value: Any, path: str, errors: Errors) -> Any:
         try:
             return field._deserialize(value, None, None)
@@ -243,6 +251,7 @@ def compile_schema(schema: Schema) -> Checker:
 
 def _schema_checks(schema: Schema) -> list[Callable[[dict[str, Any]], str | None]]:
     if type(schema) is report_schema.ReportSchema:
+
         def crash_content(data: dict[str, Any]) -> str | None:
             if data.get("exception") or data.get("threads") or data.get("apple_crash_report"):
                 return None
@@ -252,7 +261,9 @@ def _schema_checks(schema: Schema) -> list[Callable[[dict[str, Any]], str | None
     known = {"pre_load": [("drop_nulls", False, {})]}
     hooks = {tag: list(entries) for tag, entries in type(schema)._hooks.items() if entries}
     if hooks != known:
-        raise UnsupportedField(f"{type(schema).__name__} has hooks this compiler does not know: {sorted(hooks)}")
+        raise UnsupportedField(
+            f"{type(schema).__name__} has hooks this compiler does not know: {sorted(hooks)}"
+        )
     return []
 
 
@@ -268,15 +279,18 @@ BAIL_ON = (Bail, ValidationError, TypeError, ValueError, AttributeError, Overflo
 
 def _fast_string(maximum: int | None) -> FastChecker:
     if maximum is None:
+
         def checker(value: Any) -> Any:
             if value.__class__ is str:
                 return value
             raise Bail
     else:
+
         def checker(value: Any) -> Any:
             if value.__class__ is str and len(value) <= maximum:
                 return value
             raise Bail
+
     return checker
 
 
@@ -285,6 +299,7 @@ def _fast_integer(low: Any, high: Any) -> FastChecker:
         if value.__class__ is int and (low is None or value >= low) and (high is None or value <= high):
             return value
         raise Bail
+
     return checker
 
 
@@ -310,6 +325,7 @@ def _fast_from_checking(field: fields.Field) -> FastChecker:
         if errors:
             raise Bail
         return result
+
     return checker
 
 
@@ -340,6 +356,7 @@ def compile_fast_field(field: fields.Field) -> FastChecker:
             if value.__class__ is not list or (maximum is not None and len(value) > maximum):
                 raise Bail
             return [inner(item) for item in value]
+
         return checker
     if type(field) is fields.String and simple:
         return _fast_string(maximum)
@@ -349,11 +366,18 @@ def compile_fast_field(field: fields.Field) -> FastChecker:
             return _fast_integer(validator.min, validator.max)
     if type(field) is fields.Boolean and not field.validators:
         return _fast_boolean
-    if type(field) is fields.Dict and field.key_field is None and field.value_field is None and not field.validators:
+    if (
+        type(field) is fields.Dict
+        and field.key_field is None
+        and field.value_field is None
+        and not field.validators
+    ):
+
         def checker(value: Any) -> Any:
             if value.__class__ is dict:
                 return value
             raise Bail
+
         return checker
     if type(field) is fields.Raw and not field.validators:
         return _fast_raw

@@ -8,6 +8,20 @@ from crashsvc.models.reports import Report
 from crashsvc.models.symbols import ReportMissingSymbol, SymbolFile
 from crashsvc.models.users import ApiToken, User
 
-__all__ = ["ApiToken", "App", "AuditEvent", "Base", "Group", "GroupBreakdown", "GroupDayCount", "GroupHistory", "GroupInstall",
-           "GroupNote", "Membership", "Report", "ReportMissingSymbol", "SymbolFile",
-           "User"]
+__all__ = [
+    "ApiToken",
+    "App",
+    "AuditEvent",
+    "Base",
+    "Group",
+    "GroupBreakdown",
+    "GroupDayCount",
+    "GroupHistory",
+    "GroupInstall",
+    "GroupNote",
+    "Membership",
+    "Report",
+    "ReportMissingSymbol",
+    "SymbolFile",
+    "User",
+]

@@ -42,7 +42,9 @@ class SymbolFile(Base):
     build: Mapped[str | None] = mapped_column(String(100), nullable=True)
     source_map_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    uploaded_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 

@@ -89,8 +89,9 @@ class LookupCache:
 class DatabaseSymbolIndex:
     """Per-process entry point: bind to an app with ``for_app``; ``refresh`` once per batch."""
 
-    def __init__(self, sessions: Callable[[], Session], root: Path, *, cache_seconds: float = 0,
-                 redis: Any = None):
+    def __init__(
+        self, sessions: Callable[[], Session], root: Path, *, cache_seconds: float = 0, redis: Any = None
+    ):
         self.sessions = sessions
         self.root = Path(root)
         self.cache = LookupCache(cache_seconds, redis)
@@ -110,8 +111,9 @@ class DatabaseSymbolIndex:
 class AppSymbolIndex:
     """A ``SymbolIndex`` over one app's rows with status ``ready``; records what it served."""
 
-    def __init__(self, sessions: Callable[[], Session], root: Path, app_id: int,
-                 cache: LookupCache | None = None):
+    def __init__(
+        self, sessions: Callable[[], Session], root: Path, app_id: int, cache: LookupCache | None = None
+    ):
         self.sessions = sessions
         self.root = Path(root)
         self.app_id = app_id
@@ -119,8 +121,12 @@ class AppSymbolIndex:
 
     def find_native(self, debug_id: str) -> Path | None:
         debug_id = normal_debug_id(debug_id)
-        row = self._newest(("native", debug_id), SymbolFile.kind == "native", SymbolFile.debug_id == debug_id,
-                           SymbolFile.symcache_path.is_not(None))
+        row = self._newest(
+            ("native", debug_id),
+            SymbolFile.kind == "native",
+            SymbolFile.debug_id == debug_id,
+            SymbolFile.symcache_path.is_not(None),
+        )
         if row is None:
             return None
         path = self.root / row.symcache_path
@@ -142,16 +148,24 @@ class AppSymbolIndex:
     ) -> tuple[Path, Path | None] | None:
         debug_id = normal_debug_id(debug_id)
         if debug_id:
-            sourcemap = self._newest(("sourcemap", debug_id), SymbolFile.kind == "sourcemap",
-                                     SymbolFile.debug_id == debug_id)
+            sourcemap = self._newest(
+                ("sourcemap", debug_id), SymbolFile.kind == "sourcemap", SymbolFile.debug_id == debug_id
+            )
             if sourcemap is not None:
-                minified = self._newest(("minified_source", debug_id), SymbolFile.kind == "minified_source",
-                                        SymbolFile.debug_id == debug_id)
+                minified = self._newest(
+                    ("minified_source", debug_id),
+                    SymbolFile.kind == "minified_source",
+                    SymbolFile.debug_id == debug_id,
+                )
                 return self.root / sourcemap.path, self.root / minified.path if minified else None
         path = url_key(abs_path)
         minified = self._script("minified_source", path, release)
         candidates = [path + ".map"]
-        if minified is not None and minified.source_map_url and not minified.source_map_url.startswith("data:"):
+        if (
+            minified is not None
+            and minified.source_map_url
+            and not minified.source_map_url.startswith("data:")
+        ):
             candidates.insert(0, url_key(urljoin(path, minified.source_map_url)))
         for candidate in candidates:
             sourcemap = self._script("sourcemap", candidate, release)
@@ -161,8 +175,12 @@ class AppSymbolIndex:
 
     def _script(self, kind: str, lookup_key: str, release: str | None) -> SymbolFile | None:
         release_is = SymbolFile.release.is_(None) if release is None else SymbolFile.release == release
-        return self._newest((kind, "script", lookup_key, release), SymbolFile.kind == kind,
-                            SymbolFile.lookup_key == lookup_key, release_is)
+        return self._newest(
+            (kind, "script", lookup_key, release),
+            SymbolFile.kind == kind,
+            SymbolFile.lookup_key == lookup_key,
+            release_is,
+        )
 
     def _newest(self, key: tuple[Any, ...], *conditions: Any) -> SymbolFile | None:
         """The newest ready row matching ``conditions``; ``key`` names the question in the cache."""
@@ -211,6 +229,9 @@ def attach_symbol_services(services: Any) -> None:
         max_open_handles=settings.symbols_max_open_handles,
         max_open_bytes=settings.symbols_max_open_bytes,
     )
-    services.symbol_index = DatabaseSymbolIndex(services.db.sessions, settings.symbols_path,
-                                                cache_seconds=settings.symbols_lookup_cache_seconds,
-                                                redis=services.redis)
+    services.symbol_index = DatabaseSymbolIndex(
+        services.db.sessions,
+        settings.symbols_path,
+        cache_seconds=settings.symbols_lookup_cache_seconds,
+        redis=services.redis,
+    )

@@ -23,15 +23,21 @@ def test_explain_prints_paths_and_rules_but_no_values(tmp_path, monkeypatch):
 
 def test_explain_json_with_app_rules(tmp_path):
     (tmp_path / "apps").mkdir()
-    (tmp_path / "default.json").write_text((CORPUS_DIR.parents[2] / "config/scrubbing/default.json").read_text())
+    (tmp_path / "default.json").write_text(
+        (CORPUS_DIR.parents[2] / "config/scrubbing/default.json").read_text()
+    )
     (tmp_path / "apps" / "5.json").write_text(json.dumps({"version": 2, "sensitive_keys": ["flow"]}))
-    result = CliRunner().invoke(scrub, ["--explain", str(CORPUS_DIR / "ios.json"), "--app-id", "5",
-                                        "--config-dir", str(tmp_path), "--json"])
+    result = CliRunner().invoke(
+        scrub,
+        ["--explain", str(CORPUS_DIR / "ios.json"), "--app-id", "5", "--config-dir", str(tmp_path), "--json"],
+    )
     assert result.exit_code == 0, result.output
     explained = json.loads(result.output)
     assert explained["scrub_version"] == "scrub:1+app:5.2"
     assert explained["install_hash"] == "would be set"
-    assert {"rule": "sensitive_key:flow", "path": "tags.flow", "action": "removed", "count": 1} in explained["changes"]
+    assert {"rule": "sensitive_key:flow", "path": "tags.flow", "action": "removed", "count": 1} in explained[
+        "changes"
+    ]
 
 
 def test_explain_refuses_a_non_report(tmp_path):

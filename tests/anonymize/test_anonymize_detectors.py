@@ -38,8 +38,11 @@ MATCHES = [
     ("userpath", r"C:\Users\Jane Doe\AppData\x.dll", "Jane Doe"),
     ("userpath", r"at C:\Users/jdoe/app/main.js", "jdoe"),  # mixed separators (Node on Windows)
     ("userpath", r"at C:/Users\jdoe\app\main.js", "jdoe"),
-    ("container_path", "/var/mobile/Containers/Data/Application/9F8E7D6C-5B4A-3C2D-1E0F-A9B8C7D6E5F4/x",
-     "9F8E7D6C-5B4A-3C2D-1E0F-A9B8C7D6E5F4"),
+    (
+        "container_path",
+        "/var/mobile/Containers/Data/Application/9F8E7D6C-5B4A-3C2D-1E0F-A9B8C7D6E5F4/x",
+        "9F8E7D6C-5B4A-3C2D-1E0F-A9B8C7D6E5F4",
+    ),
     ("gps", "at 52.520008, 13.404954", "52.520008"),
     ("gps", "at 48°51'24\"N", "48°51"),
     ("device_name", "paired with Anna's iPhone 15", "Anna's iPhone"),
@@ -47,7 +50,11 @@ MATCHES = [
     ("hostname", "host Johns-MacBook-Pro.local up", "Johns-MacBook-Pro"),
     ("postal_address", "ship to 221 Baker Street now", "221 Baker Street"),
     ("postal_address", "ship to 12, rue de la Paix", "12, rue de la Paix"),
-    ("uuid_like_install_id", "idfv 6D92078A-8246-4BA4-AE5B-76104861E7DC", "6D92078A-8246-4BA4-AE5B-76104861E7DC"),
+    (
+        "uuid_like_install_id",
+        "idfv 6D92078A-8246-4BA4-AE5B-76104861E7DC",
+        "6D92078A-8246-4BA4-AE5B-76104861E7DC",
+    ),
     ("labelled_value", "login failed: password = 'hunter2'", "hunter2"),
     ("labelled_value", 'payload {"name": "Jane Q. Doe", "ok": 1}', "Jane Q. Doe"),
     ("cookie", "Cookie: sid=abc; theme=dark", "theme=dark"),
@@ -56,7 +63,9 @@ MATCHES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "text", "secret"), MATCHES, ids=[f"{m[0]}-{i}" for i, m in enumerate(MATCHES)])
+@pytest.mark.parametrize(
+    ("rule", "text", "secret"), MATCHES, ids=[f"{m[0]}-{i}" for i, m in enumerate(MATCHES)]
+)
 def test_detector_removes(rules, rule, text, secret):
     out, hits = scan(rules, text)
     assert secret not in out
@@ -100,7 +109,9 @@ NOT_MATCHES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "text"), NOT_MATCHES, ids=[f"{m[0]}-{i}" for i, m in enumerate(NOT_MATCHES)])
+@pytest.mark.parametrize(
+    ("rule", "text"), NOT_MATCHES, ids=[f"{m[0]}-{i}" for i, m in enumerate(NOT_MATCHES)]
+)
 def test_detector_leaves_alone(rules, rule, text):
     out, hits = scan(rules, text)
     assert hits[rule] == 0

@@ -28,7 +28,9 @@ def test_same_install_same_period_same_hash_and_new_period_new_hash(tmp_path, ma
     first = anonymize(report, rules, ring, start).install_hash
     assert first == anonymize(report, rules, ring, start + timedelta(days=29)).install_hash
     assert first != anonymize(report, rules, ring, start + timedelta(days=30)).install_hash
-    other = anonymize({"device": {"id": "00000000-1111-4222-8333-444444444444"}}, rules, ring, start).install_hash
+    other = anonymize(
+        {"device": {"id": "00000000-1111-4222-8333-444444444444"}}, rules, ring, start
+    ).install_hash
     assert other != first
 
 

@@ -27,17 +27,29 @@ def test_a_uuid_kept_as_debug_id_in_one_report_is_still_removed_in_the_next(keyr
 def test_identity_values_of_one_report_are_removed_even_from_strings_cached_clean(keyring):
     rules = load_rules(None)
     clean = {"breadcrumbs": [{"message": "opened profile of jdoe99"}]}
-    assert anonymize(clean, rules, keyring, NOW).report["breadcrumbs"][0]["message"] == "opened profile of jdoe99"
+    assert (
+        anonymize(clean, rules, keyring, NOW).report["breadcrumbs"][0]["message"]
+        == "opened profile of jdoe99"
+    )
     named = {"user": {"username": "jdoe99"}, "breadcrumbs": [{"message": "opened profile of jdoe99"}]}
     assert "jdoe99" not in json.dumps(anonymize(named, rules, keyring, NOW).report)
 
 
 def test_cached_results_and_notes_equal_a_fresh_scan(keyring):
     rules, fresh = load_rules(None), load_rules(None)
-    report = {"breadcrumbs": [{"data": {"url": "https://api.example.com/v2/feed?page=3&token=abc3"}},
-                              {"message": "viewDidAppear #3"}, {"message": "mail jane@example.com"}],
-              "images": [{"code_file": "/private/var/containers/Bundle/Application/"
-                                       "0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D/Example.app/Example"}]}
+    report = {
+        "breadcrumbs": [
+            {"data": {"url": "https://api.example.com/v2/feed?page=3&token=abc3"}},
+            {"message": "viewDidAppear #3"},
+            {"message": "mail jane@example.com"},
+        ],
+        "images": [
+            {
+                "code_file": "/private/var/containers/Bundle/Application/"
+                "0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D/Example.app/Example"
+            }
+        ],
+    }
     anonymize(report, rules, keyring, NOW)  # fills the caches
     assert rules.text_cache.results and rules.path_cache.results
     again, first = anonymize(report, rules, keyring, NOW), anonymize(report, fresh, keyring, NOW)
@@ -49,7 +61,9 @@ def test_impure_detectors_are_never_cached():
     impure = {detector.name for detector in rules.text_detectors} - PURE_DETECTORS
     assert impure == {"userpath", "uuid_like_install_id"}
     cache = ScanCache()
-    scrub_text("/Users/jdoe/src/app.swift", rules.text_detectors, rules.actions, ScanState(), Counter(), cache)
+    scrub_text(
+        "/Users/jdoe/src/app.swift", rules.text_detectors, rules.actions, ScanState(), Counter(), cache
+    )
     scrub_text(f"id {DEBUG_ID}", rules.text_detectors, rules.actions, ScanState(), Counter(), cache)
     assert cache.results == {}
 

@@ -48,11 +48,21 @@ def test_rotate_key_changes_the_key(cli):
 
 
 def test_users_and_tokens(cli):
-    user = json.loads(cli("users", "create", "Dev@Example.com", "--admin", "--password-stdin", "--json",
-                          input="a long password\n").output)
+    user = json.loads(
+        cli(
+            "users",
+            "create",
+            "Dev@Example.com",
+            "--admin",
+            "--password-stdin",
+            "--json",
+            input="a long password\n",
+        ).output
+    )
     assert user == {"id": user["id"], "email": "dev@example.com", "is_admin": True}
-    token = json.loads(cli("tokens", "create", "--user", "dev@example.com", "--scopes", "read,symbols",
-                           "--json").output)
+    token = json.loads(
+        cli("tokens", "create", "--user", "dev@example.com", "--scopes", "read,symbols", "--json").output
+    )
     assert token["token"].startswith("csvc_") and token["scopes"] == ["read", "symbols"]
     listed = json.loads(cli("tokens", "list", "--json").output)["tokens"]
     assert token["token"] not in json.dumps(listed), "tokens are shown once, then only their prefix"

@@ -27,8 +27,11 @@ def post(client, body, key, headers=None, **kwargs):
 
 
 def redis_keys(edge_factory) -> list[bytes]:
-    return [k for k in Redis.from_url(edge_factory.services.settings.redis_url).keys("*")
-            if not k.startswith(b"crashsvc:metrics")]
+    return [
+        k
+        for k in Redis.from_url(edge_factory.services.settings.redis_url).keys("*")
+        if not k.startswith(b"crashsvc:metrics")
+    ]
 
 
 def assert_error(response, status, code):
@@ -39,7 +42,9 @@ def assert_error(response, status, code):
 
 
 @pytest.mark.parametrize("opt_in", [None, False, "true", 1, "yes", [True], {"value": True}])
-def test_report_without_explicit_opt_in_is_refused_and_nothing_is_kept(edge_client, edge_factory, key, opt_in):
+def test_report_without_explicit_opt_in_is_refused_and_nothing_is_kept(
+    edge_client, edge_factory, key, opt_in
+):
     report = edge_factory.report()
     if opt_in is None:
         report.pop("opt_in")
@@ -72,9 +77,19 @@ def test_key_in_query_string_is_accepted(edge_client, edge_factory, key):
     assert edge_client.post(f"{URL}?key={key}", json=edge_factory.report()).status_code == 202
 
 
-@pytest.mark.parametrize("body", [b"{", b"", b"[1,2", b"\xff\xfe{}", b'{"opt_in": true, "a": NaN}',
-                                  b'{"opt_in": true, "x": Infinity}', b'{"opt_in": true, "opt_in": true}',
-                                  b'{"opt_in": true, "n": 1' + b"9" * 5000 + b"}"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"",
+        b"[1,2",
+        b"\xff\xfe{}",
+        b'{"opt_in": true, "a": NaN}',
+        b'{"opt_in": true, "x": Infinity}',
+        b'{"opt_in": true, "opt_in": true}',
+        b'{"opt_in": true, "n": 1' + b"9" * 5000 + b"}",
+    ],
+)
 def test_malformed_json_is_invalid_json(edge_client, key, body):
     assert_error(post(edge_client, body, key), 400, "invalid_json")
 
@@ -89,17 +104,20 @@ def test_moderate_nesting_beyond_the_limit_is_invalid_json(edge_client, key):
     assert_error(post(edge_client, body, key), 400, "invalid_json")
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"platform": "symbian"}, "platform"),
-    ({"threads": "many"}, "threads"),
-    ({"timestamp": "yesterday"}, "timestamp"),
-    ({"report_id": "not-a-uuid"}, "report_id"),
-    ({"images": [{"image_addr": "0xZZ"}]}, "images.0.image_addr"),
-    ({"images": [{"image_size": -1}]}, "images.0.image_size"),
-    ({"threads": [{"frames": [{"lineno": "12"}]}]}, "threads.0.frames.0.lineno"),
-    ({"threads": [{"frames": [{"instruction_addr": 2**70}]}]}, "threads.0.frames.0.instruction_addr"),
-    ({"tags": {"a": {"nested": 1}}}, "tags.a.value"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"platform": "symbian"}, "platform"),
+        ({"threads": "many"}, "threads"),
+        ({"timestamp": "yesterday"}, "timestamp"),
+        ({"report_id": "not-a-uuid"}, "report_id"),
+        ({"images": [{"image_addr": "0xZZ"}]}, "images.0.image_addr"),
+        ({"images": [{"image_size": -1}]}, "images.0.image_size"),
+        ({"threads": [{"frames": [{"lineno": "12"}]}]}, "threads.0.frames.0.lineno"),
+        ({"threads": [{"frames": [{"instruction_addr": 2**70}]}]}, "threads.0.frames.0.instruction_addr"),
+        ({"tags": {"a": {"nested": 1}}}, "tags.a.value"),
+    ],
+)
 def test_wrong_types_are_invalid_report_with_field_messages(edge_client, edge_factory, key, change, field):
     report = edge_factory.report(**change)
     response = post(edge_client, report, key)
@@ -115,13 +133,16 @@ def test_non_object_body_is_refused_for_missing_opt_in(edge_client, key):
     assert_error(post(edge_client, [1, 2, 3], key), 403, "opt_in_required")
 
 
-@pytest.mark.parametrize("encoding,compress", [
-    ("gzip", gzip.compress),
-    ("deflate", zlib.compress),
-    ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some clients send it
-    ("br", brotli.compress),
-    ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
-])
+@pytest.mark.parametrize(
+    "encoding,compress",
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some clients send it
+        ("br", brotli.compress),
+        ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+    ],
+)
 def test_compressed_bodies_are_accepted(edge_client, edge_factory, key, encoding, compress):
     body = compress(json.dumps(edge_factory.report()).encode())
     response = post(edge_client, body, key, headers={"Content-Encoding": encoding})
@@ -134,23 +155,33 @@ def test_concatenated_gzip_members_are_read_whole(edge_client, edge_factory, key
     assert post(edge_client, body, key, headers={"Content-Encoding": "gzip"}).status_code == 202
 
 
-@pytest.mark.parametrize("encoding,body", [
-    ("gzip", gzip.compress(b'{"opt_in": true}')[:-12]),
-    ("gzip", b"not gzip at all"),
-    ("br", b"\x00\x01garbage"),
-    ("zstd", b"\x28\xb5\x2f\xfd garbage"),
-])
+@pytest.mark.parametrize(
+    "encoding,body",
+    [
+        ("gzip", gzip.compress(b'{"opt_in": true}')[:-12]),
+        ("gzip", b"not gzip at all"),
+        ("br", b"\x00\x01garbage"),
+        ("zstd", b"\x28\xb5\x2f\xfd garbage"),
+    ],
+)
 def test_broken_compression_is_invalid_encoding(edge_client, key, encoding, body):
-    assert_error(post(edge_client, body, key, headers={"Content-Encoding": encoding}), 400, "invalid_encoding")
+    assert_error(
+        post(edge_client, body, key, headers={"Content-Encoding": encoding}), 400, "invalid_encoding"
+    )
 
 
 def test_unknown_encoding_is_unsupported(edge_client, key):
-    assert_error(post(edge_client, b"{}", key, headers={"Content-Encoding": "lzma"}), 415, "unsupported_media_type")
+    assert_error(
+        post(edge_client, b"{}", key, headers={"Content-Encoding": "lzma"}), 415, "unsupported_media_type"
+    )
 
 
 def test_non_json_content_type_is_unsupported(edge_client, key):
-    assert_error(post(edge_client, b"<xml/>", key, headers={"Content-Type": "application/xml"}), 415,
-                 "unsupported_media_type")
+    assert_error(
+        post(edge_client, b"<xml/>", key, headers={"Content-Type": "application/xml"}),
+        415,
+        "unsupported_media_type",
+    )
 
 
 def test_body_over_the_wire_limit_is_too_large(make_app):
@@ -170,12 +201,19 @@ def test_compression_bomb_is_cut_off_while_decompressing(edge_client, key):
     assert_error(response, 413, "payload_too_large")
 
 
-@pytest.mark.parametrize("encoding,compress", [("br", brotli.compress),
-                                               ("zstd", lambda d: zstandard.ZstdCompressor().compress(d)),
-                                               ("deflate", zlib.compress)])
+@pytest.mark.parametrize(
+    "encoding,compress",
+    [
+        ("br", brotli.compress),
+        ("zstd", lambda d: zstandard.ZstdCompressor().compress(d)),
+        ("deflate", zlib.compress),
+    ],
+)
 def test_bombs_in_every_encoding_are_cut_off(edge_client, key, encoding, compress):
     bomb = compress(b"A" * (32 * 1024 * 1024))
-    assert_error(post(edge_client, bomb, key, headers={"Content-Encoding": encoding}), 413, "payload_too_large")
+    assert_error(
+        post(edge_client, bomb, key, headers={"Content-Encoding": encoding}), 413, "payload_too_large"
+    )
 
 
 def test_chunked_transfer_is_accepted(live_server, edge_factory):
@@ -190,7 +228,7 @@ def test_chunked_transfer_is_accepted(live_server, edge_factory):
     connection.putheader("Transfer-Encoding", "chunked")
     connection.endheaders()
     for start in range(0, len(body), 1000):
-        chunk = body[start:start + 1000]
+        chunk = body[start : start + 1000]
         connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
     connection.send(b"0\r\n\r\n")
     response = connection.getresponse()
@@ -227,9 +265,17 @@ def test_consent_object_is_kept_with_the_report(client, factory):
 
 def test_transport_identifiers_are_not_queued(edge_client, edge_factory, key):
     """Client IP, User-Agent and cookies never travel into the queue (checked in the sealed payload)."""
-    response = post(edge_client, edge_factory.report(), key,
-                    headers={"User-Agent": "MyApp/2.4.1 ua-marker-77", "Cookie": "sid=cookie-marker-88",
-                             "X-Forwarded-For": "198.51.100.23"}, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    response = post(
+        edge_client,
+        edge_factory.report(),
+        key,
+        headers={
+            "User-Agent": "MyApp/2.4.1 ua-marker-77",
+            "Cookie": "sid=cookie-marker-88",
+            "X-Forwarded-For": "198.51.100.23",
+        },
+        environ_base={"REMOTE_ADDR": "192.0.2.99"},
+    )
     report_id = response.get_json()["id"]
     raw = edge_factory.services.queue.load_raw(report_id)
     text = json.dumps(raw.report) + str(raw)
@@ -247,7 +293,9 @@ def test_queued_payload_is_encrypted_at_rest(edge_client, edge_factory, key):
     assert b"plaintext-marker-123" not in stored
     job_hash = b"".join(str(v).encode() for v in redis.hgetall(f"rq:job:{report_id}").values())
     assert b"plaintext-marker-123" not in job_hash
-    assert edge_factory.services.queue.load_raw(report_id).report["exception"]["value"] == "plaintext-marker-123"
+    assert (
+        edge_factory.services.queue.load_raw(report_id).report["exception"]["value"] == "plaintext-marker-123"
+    )
 
 
 @pytest.mark.parametrize("text", ["\\ud800", "x\\udfff", "\\ud83d tail"])
@@ -268,7 +316,9 @@ def queued_json(edge_factory, report_id) -> bytes:
 
     queue = edge_factory.services.queue
     sealed = queue.redis.get(RAW_PREFIX + report_id)
-    plain = zstandard.ZstdDecompressor().decompress(queue.sealer.open(sealed, report_id), max_output_size=1 << 26)
+    plain = zstandard.ZstdDecompressor().decompress(
+        queue.sealer.open(sealed, report_id), max_output_size=1 << 26
+    )
     return plain.partition(b"\n")[2]
 
 
@@ -280,13 +330,16 @@ def test_a_report_validation_left_unchanged_is_queued_as_the_clients_bytes(edge_
     assert edge_factory.services.queue.load_raw(report_id).report == report
 
 
-@pytest.mark.parametrize("change, expect", [
-    ("unknown_key", lambda queued: "x_unknown" not in queued),
-    ("null", lambda queued: "release" not in queued),
-    ("uppercase_id", lambda queued: queued["report_id"] == queued["report_id"].lower()),
-    ("integer_boolean", lambda queued: queued["threads"][0]["frames"][0]["in_app"] is True),
-    ("escape", lambda queued: queued["exception"]["value"].startswith("é")),
-])
+@pytest.mark.parametrize(
+    "change, expect",
+    [
+        ("unknown_key", lambda queued: "x_unknown" not in queued),
+        ("null", lambda queued: "release" not in queued),
+        ("uppercase_id", lambda queued: queued["report_id"] == queued["report_id"].lower()),
+        ("integer_boolean", lambda queued: queued["threads"][0]["frames"][0]["in_app"] is True),
+        ("escape", lambda queued: queued["exception"]["value"].startswith("é")),
+    ],
+)
 def test_a_report_validation_changed_is_queued_as_validated(edge_client, edge_factory, key, change, expect):
     report = edge_factory.report(report_id=str(uuid.uuid4()))
     if change == "unknown_key":

@@ -18,17 +18,42 @@ def sentry_event(opt_in: bool = True, **changes) -> dict:
         "timestamp": 1764340632.5,
         "platform": "cocoa",
         "release": "com.example.myapp@2.4.1+311",
-        "contexts": {"os": {"name": "iOS", "version": "17.5.1"}, "device": {"model": "iPhone15,2", "arch": "arm64e"},
-                     "app": {"app_identifier": "com.example.myapp", "app_version": "2.4.1", "app_build": "311"}},
-        "exception": {"values": [{"type": "NSInvalidArgumentException", "value": "unrecognized selector",
-                                  "mechanism": {"type": "nsexception", "handled": False},
-                                  "stacktrace": {"frames": [
-                                      {"function": "main", "instruction_addr": "0x100a4d000", "in_app": True},
-                                      {"function": "-[ProfileVC load]", "instruction_addr": "0x100a4e000", "in_app": True},
-                                      {"function": "objc_exception_throw", "instruction_addr": "0x180a2d1e4"},
-                                  ]}}]},
-        "debug_meta": {"images": [{"type": "macho", "debug_id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
-                                   "image_addr": "0x100a4c000", "image_size": 4194304, "code_file": "MyApp"}]},
+        "contexts": {
+            "os": {"name": "iOS", "version": "17.5.1"},
+            "device": {"model": "iPhone15,2", "arch": "arm64e"},
+            "app": {"app_identifier": "com.example.myapp", "app_version": "2.4.1", "app_build": "311"},
+        },
+        "exception": {
+            "values": [
+                {
+                    "type": "NSInvalidArgumentException",
+                    "value": "unrecognized selector",
+                    "mechanism": {"type": "nsexception", "handled": False},
+                    "stacktrace": {
+                        "frames": [
+                            {"function": "main", "instruction_addr": "0x100a4d000", "in_app": True},
+                            {
+                                "function": "-[ProfileVC load]",
+                                "instruction_addr": "0x100a4e000",
+                                "in_app": True,
+                            },
+                            {"function": "objc_exception_throw", "instruction_addr": "0x180a2d1e4"},
+                        ]
+                    },
+                }
+            ]
+        },
+        "debug_meta": {
+            "images": [
+                {
+                    "type": "macho",
+                    "debug_id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                    "image_addr": "0x100a4c000",
+                    "image_size": 4194304,
+                    "code_file": "MyApp",
+                }
+            ]
+        },
         "tags": {"crash_reports.opt_in": "true"} if opt_in else {"screen": "profile"},
     }
     event.update(changes)
@@ -47,7 +72,9 @@ def envelope(items: list[tuple[dict, bytes]], headers: dict | None = None, with_
 
 
 def event_envelope(event: dict, **kwargs) -> bytes:
-    return envelope([({"type": "event"}, json.dumps(event).encode())], {"event_id": event["event_id"]}, **kwargs)
+    return envelope(
+        [({"type": "event"}, json.dumps(event).encode())], {"event_id": event["event_id"]}, **kwargs
+    )
 
 
 @pytest.fixture
@@ -62,8 +89,11 @@ def auth_header(key: str) -> dict:
 @pytest.mark.parametrize("with_length", [True, False])
 def test_event_is_accepted_with_and_without_item_length(edge_client, sentry_app, with_length):
     event = sentry_event()
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=event_envelope(event, with_length=with_length),
-                                headers=auth_header(sentry_app.ingest_key))
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/",
+        data=event_envelope(event, with_length=with_length),
+        headers=auth_header(sentry_app.ingest_key),
+    )
     assert response.status_code == 200, response.data
     assert response.get_json() == {"id": event["event_id"]}
     assert "session" in response.headers["X-Sentry-Rate-Limits"]
@@ -81,28 +111,39 @@ def test_every_sentry_auth_style_works(edge_client, sentry_app, how):
         url += f"?sentry_key={sentry_app.ingest_key}&sentry_version=7"
     else:
         dsn = f"http://{sentry_app.ingest_key}@localhost/{sentry_app.id}"
-        body = envelope([({"type": "event"}, json.dumps(event).encode())], {"event_id": event["event_id"], "dsn": dsn})
+        body = envelope(
+            [({"type": "event"}, json.dumps(event).encode())], {"event_id": event["event_id"], "dsn": dsn}
+        )
     assert edge_client.post(url, data=body, headers=headers).status_code == 200
 
 
 def test_gzip_envelope_without_content_type(edge_client, sentry_app):
     body = gzip.compress(event_envelope(sentry_event()))
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=body,
-                                headers={**auth_header(sentry_app.ingest_key), "Content-Encoding": "gzip"})
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/",
+        data=body,
+        headers={**auth_header(sentry_app.ingest_key), "Content-Encoding": "gzip"},
+    )
     assert response.status_code == 200
 
 
 def test_key_of_another_app_is_unauthorized(edge_client, edge_factory, sentry_app):
     other = edge_factory.app_row()
-    response = edge_client.post(f"/api/{other.id}/envelope/", data=event_envelope(sentry_event()),
-                                headers=auth_header(sentry_app.ingest_key))
+    response = edge_client.post(
+        f"/api/{other.id}/envelope/",
+        data=event_envelope(sentry_event()),
+        headers=auth_header(sentry_app.ingest_key),
+    )
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
 
 
 def test_event_without_opt_in_is_refused_and_not_queued(edge_client, edge_factory, sentry_app):
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=event_envelope(sentry_event(opt_in=False)),
-                                headers=auth_header(sentry_app.ingest_key))
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/",
+        data=event_envelope(sentry_event(opt_in=False)),
+        headers=auth_header(sentry_app.ingest_key),
+    )
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "opt_in_required"
     assert edge_factory.services.queue.depth() == 0
@@ -111,25 +152,44 @@ def test_event_without_opt_in_is_refused_and_not_queued(edge_client, edge_factor
 def test_consent_context_counts_as_opt_in(edge_client, sentry_app):
     event = sentry_event(opt_in=False)
     event["contexts"]["consent"] = {"crash_reports": True, "policy_version": "3"}
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=event_envelope(event),
-                                headers=auth_header(sentry_app.ingest_key))
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/",
+        data=event_envelope(event),
+        headers=auth_header(sentry_app.ingest_key),
+    )
     assert response.status_code == 200
 
 
 def test_consent_context_must_be_boolean_true(edge_client, sentry_app):
     event = sentry_event(opt_in=False)
     event["contexts"]["consent"] = {"crash_reports": "true"}
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=event_envelope(event),
-                                headers=auth_header(sentry_app.ingest_key))
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/",
+        data=event_envelope(event),
+        headers=auth_header(sentry_app.ingest_key),
+    )
     assert response.status_code == 403
 
 
 def test_non_error_items_are_discarded_unread_with_rate_limit_header(edge_client, edge_factory, sentry_app):
-    items = [({"type": t}, b'{"anything": "goes", "email": "a@b.c"}') for t in
-             ("session", "sessions", "client_report", "transaction", "span", "profile", "replay_event", "log",
-              "check_in", "attachment")]
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=envelope(items),
-                                headers=auth_header(sentry_app.ingest_key))
+    items = [
+        ({"type": t}, b'{"anything": "goes", "email": "a@b.c"}')
+        for t in (
+            "session",
+            "sessions",
+            "client_report",
+            "transaction",
+            "span",
+            "profile",
+            "replay_event",
+            "log",
+            "check_in",
+            "attachment",
+        )
+    ]
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/", data=envelope(items), headers=auth_header(sentry_app.ingest_key)
+    )
     assert response.status_code == 200
     limits = response.headers["X-Sentry-Rate-Limits"]
     retry_after, categories, *_ = limits.split(":")
@@ -141,23 +201,35 @@ def test_non_error_items_are_discarded_unread_with_rate_limit_header(edge_client
 
 def test_event_next_to_other_items_is_kept(edge_client, edge_factory, sentry_app):
     event = sentry_event()
-    body = envelope([({"type": "session"}, b'{"sid": "x"}'), ({"type": "event"}, json.dumps(event).encode()),
-                     ({"type": "attachment", "filename": "screenshot.png"}, b"\x89PNG....")],
-                    {"event_id": event["event_id"]})
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=body, headers=auth_header(sentry_app.ingest_key))
+    body = envelope(
+        [
+            ({"type": "session"}, b'{"sid": "x"}'),
+            ({"type": "event"}, json.dumps(event).encode()),
+            ({"type": "attachment", "filename": "screenshot.png"}, b"\x89PNG...."),
+        ],
+        {"event_id": event["event_id"]},
+    )
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/", data=body, headers=auth_header(sentry_app.ingest_key)
+    )
     assert response.status_code == 200
     assert edge_factory.services.queue.depth() == 1
 
 
-@pytest.mark.parametrize("body,code", [
-    (b"not json\n", "invalid_envelope"),
-    (b'{}\n{"type": "event", "length": 500}\n{}', "invalid_envelope"),
-    (b'{}\n{"length": 2}\n{}', "invalid_envelope"),
-    (b'{}\n{"type": "event", "length": -1}\n{}', "invalid_envelope"),
-    (b'{}\n{"type": "event"}\n{not json}', "invalid_json"),
-])
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        (b"not json\n", "invalid_envelope"),
+        (b'{}\n{"type": "event", "length": 500}\n{}', "invalid_envelope"),
+        (b'{}\n{"length": 2}\n{}', "invalid_envelope"),
+        (b'{}\n{"type": "event", "length": -1}\n{}', "invalid_envelope"),
+        (b'{}\n{"type": "event"}\n{not json}', "invalid_json"),
+    ],
+)
 def test_malformed_envelopes_get_a_json_error(edge_client, sentry_app, body, code):
-    response = edge_client.post(f"/api/{sentry_app.id}/envelope/", data=body, headers=auth_header(sentry_app.ingest_key))
+    response = edge_client.post(
+        f"/api/{sentry_app.id}/envelope/", data=body, headers=auth_header(sentry_app.ingest_key)
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == code
 
@@ -181,8 +253,9 @@ def test_event_conversion_reverses_frames_and_unpacks_contexts():
 def test_envelope_event_is_processed_end_to_end(client, factory):
     app_row = factory.app_row()
     event = sentry_event()
-    response = client.post(f"/api/{app_row.id}/envelope/", data=event_envelope(event),
-                           headers=auth_header(app_row.ingest_key))
+    response = client.post(
+        f"/api/{app_row.id}/envelope/", data=event_envelope(event), headers=auth_header(app_row.ingest_key)
+    )
     assert response.status_code == 200
     factory.process_queue()
     user = factory.user(admin=True)

@@ -46,8 +46,9 @@ def _migrate(database_url: str, action: str, revision: str) -> None:
 
 def _os_breakdowns(engine: sa.Engine) -> set[tuple[int, str, int]]:
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT group_id, value, count FROM group_breakdowns WHERE dimension = 'os_name'"))
+        rows = connection.execute(
+            sa.text("SELECT group_id, value, count FROM group_breakdowns WHERE dimension = 'os_name'")
+        )
         return {tuple(row) for row in rows}
 
 
@@ -64,14 +65,40 @@ def test_0006_counts_the_stored_reports_by_os_name_and_drops_the_index(database_
         app = App(name="migrated", ingest_key=uuid.uuid4().hex)
         session.add(app)
         session.flush()
-        groups = [Group(app_id=app.id, algorithm="sig:1", signature_hash=uuid.uuid4().hex, signature=name,
-                        count=0, affected_installs=0, first_seen=now, last_seen=now) for name in ("a", "b")]
+        groups = [
+            Group(
+                app_id=app.id,
+                algorithm="sig:1",
+                signature_hash=uuid.uuid4().hex,
+                signature=name,
+                count=0,
+                affected_installs=0,
+                first_seen=now,
+                last_seen=now,
+            )
+            for name in ("a", "b")
+        ]
         session.add_all(groups)
         session.flush()
-        for group, os_name in [(groups[0], "iOS"), (groups[0], "iOS"), (groups[0], "iPadOS"),
-                               (groups[1], "Android"), (groups[1], None), (groups[1], ""), (None, "iOS")]:
-            session.add(Report(id=str(uuid.uuid4()), app_id=app.id, group_id=group.id if group else None,
-                               received_at=now, os_name=os_name, data={}))
+        for group, os_name in [
+            (groups[0], "iOS"),
+            (groups[0], "iOS"),
+            (groups[0], "iPadOS"),
+            (groups[1], "Android"),
+            (groups[1], None),
+            (groups[1], ""),
+            (None, "iOS"),
+        ]:
+            session.add(
+                Report(
+                    id=str(uuid.uuid4()),
+                    app_id=app.id,
+                    group_id=group.id if group else None,
+                    received_at=now,
+                    os_name=os_name,
+                    data={},
+                )
+            )
         a, b = groups[0].id, groups[1].id
     engine = database.engine
     assert "ix_reports_group_os" in _indexes(engine)

@@ -33,13 +33,19 @@ def test_non_member_gets_404_for_an_app_and_its_reports(edge_client, edge_factor
     outsider = edge_factory.token(edge_factory.user())
     response = edge_client.get(f"/api/v1/apps/{app_row.id}/groups", headers=bearer(outsider))
     assert response.status_code == 404
-    report_id = edge_client.post("/api/v1/reports", json=edge_factory.report(),
-                                 headers={"X-Crashsvc-Key": app_row.ingest_key}).get_json()["id"]
+    report_id = edge_client.post(
+        "/api/v1/reports", json=edge_factory.report(), headers={"X-Crashsvc-Key": app_row.ingest_key}
+    ).get_json()["id"]
     edge_factory.process_queue()
     assert edge_client.get(f"/api/v1/reports/{report_id}", headers=bearer(outsider)).status_code == 404
     member = edge_factory.user()
     edge_factory.member(member, app_row)
-    assert edge_client.get(f"/api/v1/reports/{report_id}", headers=bearer(edge_factory.token(member))).status_code == 200
+    assert (
+        edge_client.get(
+            f"/api/v1/reports/{report_id}", headers=bearer(edge_factory.token(member))
+        ).status_code
+        == 200
+    )
 
 
 def test_revoked_token_stops_working(edge_client, edge_factory):
@@ -62,7 +68,9 @@ def test_unknown_report_is_404(edge_client, edge_factory):
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
-def test_failed_processing_shows_failed_status_and_keeps_no_payload_in_the_job(edge_client, edge_factory, monkeypatch):
+def test_failed_processing_shows_failed_status_and_keeps_no_payload_in_the_job(
+    edge_client, edge_factory, monkeypatch
+):
     from redis import Redis
 
     from workers import pipeline
@@ -74,8 +82,9 @@ def test_failed_processing_shows_failed_status_and_keeps_no_payload_in_the_job(e
     report = edge_factory.report(report_id=None)
     report["exception"]["value"] = "payload-marker-551"
     app_row = edge_factory.app_row()
-    report_id = edge_client.post("/api/v1/reports", json=report,
-                                 headers={"X-Crashsvc-Key": app_row.ingest_key}).get_json()["id"]
+    report_id = edge_client.post(
+        "/api/v1/reports", json=report, headers={"X-Crashsvc-Key": app_row.ingest_key}
+    ).get_json()["id"]
     from rq import Queue
     from rq.job import Job
 
@@ -84,7 +93,10 @@ def test_failed_processing_shows_failed_status_and_keeps_no_payload_in_the_job(e
     job.save()
     edge_factory.process_queue()
     token = edge_factory.token(edge_factory.user(admin=True))
-    assert edge_client.get(f"/api/v1/reports/{report_id}", headers=bearer(token)).get_json()["status"] == "failed"
+    assert (
+        edge_client.get(f"/api/v1/reports/{report_id}", headers=bearer(token)).get_json()["status"]
+        == "failed"
+    )
     redis = Redis.from_url(edge_factory.services.settings.redis_url)
     for key in redis.keys("rq:*"):
         if redis.type(key) == b"hash":
@@ -97,9 +109,14 @@ def test_health_readiness_and_metrics(edge_client, edge_factory):
     ready = edge_client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"] == {"redis": "ok", "database": "ok"}
     app_row = edge_factory.app_row()
-    edge_client.post("/api/v1/reports", json=edge_factory.report(), headers={"X-Crashsvc-Key": app_row.ingest_key})
-    edge_client.post("/api/v1/reports", json=edge_factory.report(opt_in=False),
-                     headers={"X-Crashsvc-Key": app_row.ingest_key})
+    edge_client.post(
+        "/api/v1/reports", json=edge_factory.report(), headers={"X-Crashsvc-Key": app_row.ingest_key}
+    )
+    edge_client.post(
+        "/api/v1/reports",
+        json=edge_factory.report(opt_in=False),
+        headers={"X-Crashsvc-Key": app_row.ingest_key},
+    )
     edge_factory.process_queue()
     text = edge_client.get("/metrics").get_data(as_text=True)
     assert "crashsvc_reports_accepted_total 1" in text
@@ -121,7 +138,9 @@ def test_metrics_say_how_long_the_oldest_report_waits_and_how_many_workers_live(
     text = edge_client.get("/metrics").get_data(as_text=True)
     assert _gauge(text, "workers") == 0 and _gauge(text, "oldest_waiting_seconds") == 0
     app_row = edge_factory.app_row()
-    edge_client.post("/api/v1/reports", json=edge_factory.report(), headers={"X-Crashsvc-Key": app_row.ingest_key})
+    edge_client.post(
+        "/api/v1/reports", json=edge_factory.report(), headers={"X-Crashsvc-Key": app_row.ingest_key}
+    )
     time.sleep(0.05)
     worker = ReportWorker([edge_factory.services.queue.queue], connection=edge_factory.services.redis)
     worker.register_birth()
@@ -150,10 +169,32 @@ def test_openapi_spec_documents_the_report_schema(edge_client):
     assert spec["openapi"].startswith("3.")
     report = spec["components"]["schemas"]["Report"]
     assert report["required"] == ["opt_in"]
-    assert {"report_id", "timestamp", "platform", "app", "os", "device", "exception", "threads", "images",
-            "breadcrumbs", "user", "context"} <= set(report["properties"])
-    assert report["properties"]["platform"]["enum"] == ["cocoa", "android", "native", "javascript", "dart", "other"]
-    assert "opt_in_required" in spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    assert {
+        "report_id",
+        "timestamp",
+        "platform",
+        "app",
+        "os",
+        "device",
+        "exception",
+        "threads",
+        "images",
+        "breadcrumbs",
+        "user",
+        "context",
+    } <= set(report["properties"])
+    assert report["properties"]["platform"]["enum"] == [
+        "cocoa",
+        "android",
+        "native",
+        "javascript",
+        "dart",
+        "other",
+    ]
+    assert (
+        "opt_in_required"
+        in spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    )
 
 
 def test_unknown_api_route_is_a_json_404(edge_client):
@@ -166,8 +207,9 @@ def test_wrong_method_is_a_json_405(edge_client):
     assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize("name,value", [("RAW_TTL", "soon"), ("PORT", "-1"), ("SECURE_COOKIES", "maybe"),
-                                        ("LOG_LEVEL", "LOUD")])
+@pytest.mark.parametrize(
+    "name,value", [("RAW_TTL", "soon"), ("PORT", "-1"), ("SECURE_COOKIES", "maybe"), ("LOG_LEVEL", "LOUD")]
+)
 def test_settings_errors_name_the_option(name, value):
     with pytest.raises(SettingsError, match=f"CRASHSVC_{name}"):
         load_settings(environ={f"CRASHSVC_{name}": value})

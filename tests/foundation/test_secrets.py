@@ -26,7 +26,9 @@ def test_processes_starting_together_on_a_fresh_data_dir_agree_on_the_keys(tmp_p
     processes = 8
     barrier = context.Barrier(processes)
     results = context.Queue()
-    workers = [context.Process(target=_load_after, args=(barrier, str(data_dir), results)) for _ in range(processes)]
+    workers = [
+        context.Process(target=_load_after, args=(barrier, str(data_dir), results)) for _ in range(processes)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -35,7 +37,7 @@ def test_processes_starting_together_on_a_fresh_data_dir_agree_on_the_keys(tmp_p
     seen = {results.get(timeout=5) for _ in workers}
     assert len(seen) == 1, "processes generated different keys"
     stored = json.loads((data_dir / "secrets.json").read_text())
-    (secret_key, server_key_hex), = seen
+    ((secret_key, server_key_hex),) = seen
     assert stored["secret_key"] == secret_key
     assert stat.S_IMODE(os.stat(data_dir / "secrets.json").st_mode) == 0o600
 

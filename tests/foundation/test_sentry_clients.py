@@ -51,14 +51,22 @@ def _stored(factory, client, app_row):
 
 def test_python_sentry_sdk_event_is_stored(live_server, edge_factory, edge_client):
     app_row = edge_factory.app_row()
-    result = subprocess.run([sys.executable, "-c", PYTHON_CLIENT, _dsn(live_server, app_row), "opt-in"],
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PYTHON_CLIENT, _dsn(live_server, app_row), "opt-in"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     event_id = result.stdout.strip()
     assert len(event_id) == 32
     groups, auth = _stored(edge_factory, edge_client, app_row)
     assert [g["count"] for g in groups] == [1]
-    reports = edge_factory.services.db.sessions().execute(
-        __import__("sqlalchemy").text("SELECT id, data FROM reports")).all()
+    reports = (
+        edge_factory.services.db.sessions()
+        .execute(__import__("sqlalchemy").text("SELECT id, data FROM reports"))
+        .all()
+    )
     assert len(reports) == 1
     data = reports[0].data if isinstance(reports[0].data, dict) else json.loads(reports[0].data)
     assert data["exception"]["type"] == "KeyError"
@@ -69,8 +77,13 @@ def test_python_sentry_sdk_event_is_stored(live_server, edge_factory, edge_clien
 
 def test_python_sentry_sdk_without_opt_in_keeps_nothing(live_server, edge_factory, edge_client):
     app_row = edge_factory.app_row()
-    subprocess.run([sys.executable, "-c", PYTHON_CLIENT, _dsn(live_server, app_row), "no"],
-                   capture_output=True, text=True, timeout=60, check=True)
+    subprocess.run(
+        [sys.executable, "-c", PYTHON_CLIENT, _dsn(live_server, app_row), "no"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert edge_factory.services.queue.depth() == 0
     groups, _ = _stored(edge_factory, edge_client, app_row)
     assert groups == []
@@ -81,8 +94,13 @@ def test_node_sentry_sdk_event_is_stored(live_server, edge_factory, edge_client)
     if not (NODE_DIR / "node_modules" / "@sentry" / "node").exists():
         pytest.skip("@sentry/node is not installed (make node-deps)")
     app_row = edge_factory.app_row()
-    result = subprocess.run(["node", str(NODE_DIR / "send_crash.js"), _dsn(live_server, app_row)],
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        ["node", str(NODE_DIR / "send_crash.js"), _dsn(live_server, app_row)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     sent = json.loads(result.stdout.strip().splitlines()[-1])
     assert sent["flushed"] is True
     groups, auth = _stored(edge_factory, edge_client, app_row)

@@ -24,8 +24,16 @@ def free_port() -> int:
 
 
 def cli(env, *args, stdin: str | None = None) -> str:
-    return subprocess.run([sys.executable, "-m", "crashsvc.cli", *args], env=env, cwd=ROOT, input=stdin,
-                          capture_output=True, text=True, check=True, timeout=60).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "crashsvc.cli", *args],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):
@@ -40,8 +48,9 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):
 
 def http(method: str, url: str, body: dict | None = None, headers: dict | None = None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -68,16 +77,26 @@ def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
     data_dir = tmp_path / "var"
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CRASHSVC_")}
-    env.update(CRASHSVC_DATA_DIR=str(data_dir), CRASHSVC_PORT=str(port), CRASHSVC_WEB_WORKERS="1",
-               CRASHSVC_LOG_LEVEL="WARNING")
+    env.update(
+        CRASHSVC_DATA_DIR=str(data_dir),
+        CRASHSVC_PORT=str(port),
+        CRASHSVC_WEB_WORKERS="1",
+        CRASHSVC_LOG_LEVEL="WARNING",
+    )
     user_email = "ops@example.com"
     cli(env, "users", "create", user_email, "--admin", "--password-stdin", stdin="a long password\n")
     app = json.loads(cli(env, "apps", "create", "Served", "--json"))
     token = json.loads(cli(env, "tokens", "create", "--user", user_email, "--json"))["token"]
     assert app["dsn"] == f"http://{app['ingest_key']}@127.0.0.1:{port}/{app['id']}"
 
-    server = subprocess.Popen([sys.executable, "-m", "crashsvc.cli", "serve"], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crashsvc.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200)
@@ -85,8 +104,11 @@ def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
         status, body = http("POST", f"{base}/api/v1/reports", report, {"X-Crashsvc-Key": app["ingest_key"]})
         assert status == 202, body
         auth = {"Authorization": f"Bearer {token}"}
-        stored = wait_for(lambda: (lambda r: r[1] if r[1] and r[1].get("status") == "processed" else None)(
-            http("GET", f"{base}/api/v1/reports/{body['id']}", headers=auth)))
+        stored = wait_for(
+            lambda: (lambda r: r[1] if r[1] and r[1].get("status") == "processed" else None)(
+                http("GET", f"{base}/api/v1/reports/{body['id']}", headers=auth)
+            )
+        )
         assert stored["group_id"]
         assert (data_dir / "valkey" / "appendonly").is_dir(), "the embedded Valkey persists to an AOF"
         if os.geteuid() == 0:  # where raising a priority is allowed, serve raises Valkey's
@@ -111,11 +133,14 @@ def test_the_procfiles_web_runs_the_same_gunicorn_as_serve():
     line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
     procfile = shlex.split(line.removeprefix("web:"))
     serve = Supervisor(load_settings({}))._web_command()
-    serve = serve[serve.index("gunicorn"):]
+    serve = serve[serve.index("gunicorn") :]
 
     def options(command: list[str]) -> dict[str, str]:
-        return {flag: value for flag, value in zip(command, command[1:], strict=False)
-                if flag.startswith("--") and flag not in ("--bind", "--workers")}
+        return {
+            flag: value
+            for flag, value in zip(command, command[1:], strict=False)
+            if flag.startswith("--") and flag not in ("--bind", "--workers")
+        }
 
     assert procfile[0] == "gunicorn" and procfile[-1] == serve[-1]
     assert options(procfile) == options(serve)

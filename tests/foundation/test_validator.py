@@ -19,10 +19,17 @@ SCHEMA = ReportSchema()
 BASE = load_report()
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False)
-    | st.text(max_size=30) | st.sampled_from(["0x1a2b", "cocoa", "true", "yes", "1", "2026-11-28T14:37:12Z",
-                                             str(uuid.uuid4()), "0xZZ", ""]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        ["0x1a2b", "cocoa", "true", "yes", "1", "2026-11-28T14:37:12Z", str(uuid.uuid4()), "0xZZ", ""]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -83,7 +90,9 @@ def test_the_benchmark_report_is_loaded_identically():
 
 def test_the_fast_walk_vouches_for_a_typical_report():
     """Valid reports must not fall through to the checking walk, or the fast path buys nothing."""
-    assert typed(VALIDATOR._fast(copy.deepcopy(BASE))) == typed(VALIDATOR.validate_checking(copy.deepcopy(BASE))[0])
+    assert typed(VALIDATOR._fast(copy.deepcopy(BASE))) == typed(
+        VALIDATOR.validate_checking(copy.deepcopy(BASE))[0]
+    )
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,8 +21,16 @@ def real_anonymizer(monkeypatch):
     monkeypatch.setattr(pipeline, "STAGES", stages)
 
 
-def variant(factory, *, bug: str = "A", app_version: str = "2.4.1", os_version: str = "17.5.1",
-            device_model: str = "iPhone15,2", install: str | None = None, **changes: Any) -> dict[str, Any]:
+def variant(
+    factory,
+    *,
+    bug: str = "A",
+    app_version: str = "2.4.1",
+    os_version: str = "17.5.1",
+    device_model: str = "iPhone15,2",
+    install: str | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
     """The iOS test crash with another id and context; ``bug`` B is a different exception (another group)."""
     report = factory.report(report_id=str(uuid.uuid4()), **changes)
     report["app"]["version"] = app_version
@@ -61,8 +69,9 @@ class World:
 
     def send(self, *reports: dict[str, Any]) -> None:
         for report in reports:
-            response = self.client.post("/api/v1/reports", json=report,
-                                        headers={"X-Crashsvc-Key": self.app_row.ingest_key})
+            response = self.client.post(
+                "/api/v1/reports", json=report, headers={"X-Crashsvc-Key": self.app_row.ingest_key}
+            )
             assert response.status_code == 202, response.get_json()
 
     def process(self, *reports: dict[str, Any]) -> None:

@@ -30,8 +30,14 @@ def test_list_filters_sorts_and_searches(world, two_groups):
     response = world.api.get(f"/apps/{world.app_row.id}/groups", limit=1, offset=1, sort="affected_installs")
     assert (response.get_json()["total"], len(response.get_json()["groups"])) == (2, 1)
     for bad in ({"sort": "nope"}, {"limit": "x"}, {"since": "yesterday"}):
-        assert world.api.get(f"/apps/{world.app_row.id}/groups", **bad).get_json()["error"]["code"] == "invalid_query"
-    assert world.api.get(f"/apps/{world.app_row.id}/groups", status="x").get_json()["error"]["code"] == "invalid_status"
+        assert (
+            world.api.get(f"/apps/{world.app_row.id}/groups", **bad).get_json()["error"]["code"]
+            == "invalid_query"
+        )
+    assert (
+        world.api.get(f"/apps/{world.app_row.id}/groups", status="x").get_json()["error"]["code"]
+        == "invalid_status"
+    )
 
 
 def test_os_filter_follows_the_reports_that_remain(world):
@@ -41,14 +47,18 @@ def test_os_filter_follows_the_reports_that_remain(world):
     world.send(variant(f))
     on_ipad = variant(f)
     on_ipad["os"]["name"] = "iPadOS"
-    accepted = world.client.post("/api/v1/reports", json=on_ipad, headers={"X-Crashsvc-Key": world.app_row.ingest_key})
+    accepted = world.client.post(
+        "/api/v1/reports", json=on_ipad, headers={"X-Crashsvc-Key": world.app_row.ingest_key}
+    )
     assert accepted.status_code == 202
     f.process_queue()
     [group] = world.groups()
     ids = lambda **params: [g["id"] for g in world.groups(**params)]  # noqa: E731
     assert ids(os="iPadOS") == ids(os_name="iOS") == [group["id"]]
-    deleted = world.client.delete(f"/api/v1/reports/{accepted.get_json()['id']}",
-                                  headers={"X-Crashsvc-Delete-Token": accepted.get_json()["delete_token"]})
+    deleted = world.client.delete(
+        f"/api/v1/reports/{accepted.get_json()['id']}",
+        headers={"X-Crashsvc-Delete-Token": accepted.get_json()["delete_token"]},
+    )
     assert deleted.status_code == 204
     assert ids(os="iPadOS") == []
     assert ids(os="iOS") == [group["id"]]
@@ -60,17 +70,30 @@ def test_status_bulk_status_and_notes(world, two_groups):
     assert (bad.status_code, bad.get_json()["error"]["code"]) == (400, "invalid_status")
     bad = world.api.post(f"/groups/{a['id']}/status", {"status": "ignored", "resolved_in_version": "1"})
     assert bad.get_json()["error"]["code"] == "invalid_status"
-    response = world.api.post(f"/apps/{world.app_row.id}/groups/bulk-status",
-                              {"group_ids": [a["id"], b["id"]], "status": "ignored"})
+    response = world.api.post(
+        f"/apps/{world.app_row.id}/groups/bulk-status", {"group_ids": [a["id"], b["id"]], "status": "ignored"}
+    )
     assert [g["status"] for g in response.get_json()["groups"]] == ["ignored", "ignored"]
-    assert world.api.post(f"/apps/{world.app_row.id}/groups/bulk-status",
-                          {"group_ids": [a["id"], 99999], "status": "resolved"}).status_code == 404
-    assert world.api.post(f"/apps/{world.app_row.id}/groups/bulk-status",
-                          {"group_ids": "all", "status": "resolved"}).get_json()["error"]["code"] == "invalid_request"
+    assert (
+        world.api.post(
+            f"/apps/{world.app_row.id}/groups/bulk-status",
+            {"group_ids": [a["id"], 99999], "status": "resolved"},
+        ).status_code
+        == 404
+    )
+    assert (
+        world.api.post(
+            f"/apps/{world.app_row.id}/groups/bulk-status", {"group_ids": "all", "status": "resolved"}
+        ).get_json()["error"]["code"]
+        == "invalid_request"
+    )
 
     note = world.api.post(f"/groups/{a['id']}/notes", {"text": "  Fixed by #123  "})
     assert note.status_code == 201 and note.get_json()["text"] == "Fixed by #123"
-    assert world.api.post(f"/groups/{a['id']}/notes", {"text": " "}).get_json()["error"]["code"] == "invalid_note"
+    assert (
+        world.api.post(f"/groups/{a['id']}/notes", {"text": " "}).get_json()["error"]["code"]
+        == "invalid_note"
+    )
     assert world.api.post(f"/groups/{a['id']}/notes", ["x"]).get_json()["error"]["code"] == "invalid_json"
     detail = world.api.get(f"/groups/{a['id']}").get_json()
     assert [n["text"] for n in detail["notes"]] == ["Fixed by #123"]
@@ -84,8 +107,9 @@ def test_merge_and_unmerge_endpoints(world, two_groups):
     assert [g["id"] for g in world.groups()] == [a["id"]]
     again = world.api.post(f"/groups/{b['id']}/status", {"status": "resolved"})
     assert (again.status_code, again.get_json()["error"]["code"]) == (409, "group_merged")
-    assert world.api.post(f"/groups/{a['id']}/merge", {"source_ids": [a["id"]]}).get_json()["error"]["code"] == (
-        "invalid_merge")
+    assert world.api.post(f"/groups/{a['id']}/merge", {"source_ids": [a["id"]]}).get_json()["error"][
+        "code"
+    ] == ("invalid_merge")
     restored = world.api.post(f"/groups/{a['id']}/unmerge")
     assert [g["count"] for g in restored.get_json()["restored"]] == [1]
     assert restored.get_json()["count"] == 2
@@ -139,5 +163,9 @@ def test_authorisation_on_every_endpoint(world, two_groups):
     other_app = world.factory.app_row()
     world.factory.member(developer_user := world.factory.user(), other_app, "developer")
     assert developer_user  # a developer elsewhere is an outsider here
-    assert Api(world.client, world.factory.token(developer_user)).post(
-        f"/groups/{a['id']}/notes", {"text": "x"}).status_code == 404
+    assert (
+        Api(world.client, world.factory.token(developer_user))
+        .post(f"/groups/{a['id']}/notes", {"text": "x"})
+        .status_code
+        == 404
+    )

@@ -21,13 +21,30 @@ REPORTS = 60
 
 def _run_two_workers(settings) -> None:
     env = os.environ | {
-        "CRASHSVC_DATABASE_URL": settings.database_url_resolved, "CRASHSVC_REDIS_URL": settings.redis_url,
-        "CRASHSVC_DATA_DIR": str(settings.data_dir), "CRASHSVC_WORKER_BATCH_SIZE": "4",
+        "CRASHSVC_DATABASE_URL": settings.database_url_resolved,
+        "CRASHSVC_REDIS_URL": settings.redis_url,
+        "CRASHSVC_DATA_DIR": str(settings.data_dir),
+        "CRASHSVC_WORKER_BATCH_SIZE": "4",
         "CRASHSVC_LOG_LEVEL": "ERROR",
     }
-    workers = [subprocess.Popen([sys.executable, "-m", "crashsvc.cli", "worker", "--burst",
-                                 "--name", f"w{n}-{uuid.uuid4().hex[:6]}"], cwd=PROJECT_ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for n in range(2)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "crashsvc.cli",
+                "worker",
+                "--burst",
+                "--name",
+                f"w{n}-{uuid.uuid4().hex[:6]}",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(2)
+    ]
     errors = []
     for process in workers:
         try:
@@ -44,7 +61,9 @@ def test_two_workers_on_one_group_count_exactly(make_app, database_url):
     # Retries after a transient database error (SQLite lets one writer in at a time) come back in 1 s.
     app = make_app(database_url=database_url, job_retry_backoff="1")
     factory, client = Factory(app), app.test_client()
-    world = World(factory, client, factory.app_row(), None, Api(client, factory.token(factory.user(admin=True))))
+    world = World(
+        factory, client, factory.app_row(), None, Api(client, factory.token(factory.user(admin=True)))
+    )
     world.send(*(variant(factory, install=f"install-{n % 7}") for n in range(REPORTS)))
     settings = factory.services.settings
     queue = Queue(settings.queue_name, connection=factory.services.redis)

@@ -20,10 +20,17 @@ from workers.store import store_report, uncount_report_from_group
 DAY = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def store(factory, *, at: datetime = DAY, install: str | None = "i1", report_id: str | None = None, **kw) -> int:
+def store(
+    factory, *, at: datetime = DAY, install: str | None = "i1", report_id: str | None = None, **kw
+) -> int:
     """Store one report through the store stage (signature by the real group stage); returns its group id."""
-    ctx = ProcessingContext(report_id=report_id or str(uuid.uuid4()), app_id=kw.pop("app_id"), received_at=at,
-                            report=variant(factory, **kw), services=factory.services)
+    ctx = ProcessingContext(
+        report_id=report_id or str(uuid.uuid4()),
+        app_id=kw.pop("app_id"),
+        received_at=at,
+        report=variant(factory, **kw),
+        services=factory.services,
+    )
     ctx.install_hash = install
     group_signature(ctx)
     store_report(ctx)
@@ -33,22 +40,40 @@ def store(factory, *, at: datetime = DAY, install: str | None = "i1", report_id:
 def snapshot(factory, group_id: int) -> dict:
     with factory.services.db.sessions() as session:
         group = session.get(Group, group_id)
-        return {"count": group.count, "installs": group.affected_installs, "first_seen": group.first_seen,
-                "last_seen": group.last_seen, "first_version": group.first_version,
-                "last_version": group.last_version, "emptied": group.emptied_at is not None,
-                "breakdowns": queries.group_breakdowns(session, group_id),
-                "days": queries.daily_counts(session, [group_id], 3, date(2026, 11, 21))[group_id]}
+        return {
+            "count": group.count,
+            "installs": group.affected_installs,
+            "first_seen": group.first_seen,
+            "last_seen": group.last_seen,
+            "first_version": group.first_version,
+            "last_version": group.last_version,
+            "emptied": group.emptied_at is not None,
+            "breakdowns": queries.group_breakdowns(session, group_id),
+            "days": queries.daily_counts(session, [group_id], 3, date(2026, 11, 21))[group_id],
+        }
 
 
 def test_days_versions_installs_and_a_report_processed_twice(factory):
     app_id = factory.app_row().id
     store(factory, app_id=app_id, at=DAY, app_version="2.0", install="i1")
     gid = store(factory, app_id=app_id, at=DAY + timedelta(days=1), app_version="2.1", install="i2")
-    store(factory, app_id=app_id, at=DAY - timedelta(hours=1), app_version="1.9", install="i1",
-          report_id="00000000-0000-0000-0000-000000000001")
+    store(
+        factory,
+        app_id=app_id,
+        at=DAY - timedelta(hours=1),
+        app_version="1.9",
+        install="i1",
+        report_id="00000000-0000-0000-0000-000000000001",
+    )
     # Processed again (a retried job): the report's primary key makes it count once.
-    store(factory, app_id=app_id, at=DAY - timedelta(hours=1), app_version="1.9", install="i1",
-          report_id="00000000-0000-0000-0000-000000000001")
+    store(
+        factory,
+        app_id=app_id,
+        at=DAY - timedelta(hours=1),
+        app_version="1.9",
+        install="i1",
+        report_id="00000000-0000-0000-0000-000000000001",
+    )
     state = snapshot(factory, gid)
     assert (state["count"], state["installs"]) == (3, 2)
     assert (state["first_version"], state["last_version"]) == ("1.9", "2.1")
@@ -81,7 +106,9 @@ def test_uncount_keeps_installs_exact_and_marks_an_emptied_group(factory):
 def test_recompute_matches_the_counters(factory):
     app_id = factory.app_row().id
     for hours, version, install in ((0, "1.0", "i1"), (30, "1.2", "i2"), (5, "1.1", "i1"), (2, "1.0", None)):
-        gid = store(factory, app_id=app_id, at=DAY + timedelta(hours=hours), app_version=version, install=install)
+        gid = store(
+            factory, app_id=app_id, at=DAY + timedelta(hours=hours), app_version=version, install=install
+        )
     counted = snapshot(factory, gid)
     with factory.services.db.transaction() as session:
         recompute_group(session, gid)
@@ -105,11 +132,22 @@ def test_app_overview(factory):
     assert overview["regressed_groups_7d"] == []
 
 
-@pytest.mark.parametrize(("version", "than", "after"), [
-    ("2.10", "2.9", True), ("2.4.0", "2.4", False), ("2.4.1", "2.4", True), ("v3", "2.99.99", True),
-    ("2.0", "2.0-beta", True), ("2.0-beta.2", "2.0-beta.10", False), ("1.0 (311)", "1.0", False),
-    ("1.0+build.5", "1.0", False), ("abc", "abd", False), (None, "1.0", False), ("1.0", None, False),
-])
+@pytest.mark.parametrize(
+    ("version", "than", "after"),
+    [
+        ("2.10", "2.9", True),
+        ("2.4.0", "2.4", False),
+        ("2.4.1", "2.4", True),
+        ("v3", "2.99.99", True),
+        ("2.0", "2.0-beta", True),
+        ("2.0-beta.2", "2.0-beta.10", False),
+        ("1.0 (311)", "1.0", False),
+        ("1.0+build.5", "1.0", False),
+        ("abc", "abd", False),
+        (None, "1.0", False),
+        ("1.0", None, False),
+    ],
+)
 def test_version_order(version, than, after):
     assert is_version_after(version, than) is after
 
@@ -125,8 +163,14 @@ def test_a_batch_counts_as_its_reports_one_by_one(factory):
     from workers.store import count_reports_in_groups, insert_reports
 
     app_id = factory.app_row().id
-    reports = [(0, "1.0", "i1"), (30, "1.2", "i2"), (5, "1.1", "i1"), (2, None, None), (-3, "0.9", "i3"),
-               (30, "1.3", "i2")]
+    reports = [
+        (0, "1.0", "i1"),
+        (30, "1.2", "i2"),
+        (5, "1.1", "i1"),
+        (2, None, None),
+        (-3, "0.9", "i3"),
+        (30, "1.3", "i2"),
+    ]
     gid = store(factory, app_id=app_id, at=DAY, app_version="1.0", install="i1")  # reports[0]
     with factory.services.db.transaction() as session:  # resolved before the batch: it regresses once
         session.get(Group, gid).status = "resolved"
@@ -135,8 +179,13 @@ def test_a_batch_counts_as_its_reports_one_by_one(factory):
         store(factory, app_id=other_app, at=DAY + timedelta(hours=h), app_version=v, install=i)
     contexts = []
     for h, v, i in reports[1:]:
-        ctx = ProcessingContext(report_id=str(uuid.uuid4()), app_id=app_id, received_at=DAY + timedelta(hours=h),
-                                report=variant(factory, app_version=v or ""), services=factory.services)
+        ctx = ProcessingContext(
+            report_id=str(uuid.uuid4()),
+            app_id=app_id,
+            received_at=DAY + timedelta(hours=h),
+            report=variant(factory, app_version=v or ""),
+            services=factory.services,
+        )
         if v is None:
             del ctx.report["app"]["version"]
         ctx.install_hash = i
@@ -169,8 +218,14 @@ def test_values_with_array_syntax_count_as_they_are(factory):
     odd = ['a "quoted", {braced} model', "back\\slash\\", "NULL", " spaced ", "ünï,cödé", "{}", '\\"']
     gid = None
     for n, model in enumerate(odd):
-        gid = store(factory, app_id=app_id, at=DAY + timedelta(minutes=n), device_model=model,
-                    app_version=f"1.{n}", install=model)
+        gid = store(
+            factory,
+            app_id=app_id,
+            at=DAY + timedelta(minutes=n),
+            device_model=model,
+            app_version=f"1.{n}",
+            install=model,
+        )
     state = snapshot(factory, gid)
     assert sorted(state["breakdowns"]["device_model"]) == sorted((model, 1) for model in odd)
     assert (state["count"], state["installs"]) == (len(odd), len(odd))
@@ -178,7 +233,9 @@ def test_values_with_array_syntax_count_as_they_are(factory):
     from crashsvc.models import GroupInstall
 
     with factory.services.db.sessions() as session:
-        installs = session.scalars(select(GroupInstall.install_hash).where(GroupInstall.group_id == gid)).all()
+        installs = session.scalars(
+            select(GroupInstall.install_hash).where(GroupInstall.group_id == gid)
+        ).all()
     assert sorted(installs) == sorted(odd)
 
 
@@ -195,7 +252,9 @@ def test_a_connection_lost_in_the_pipelined_count_is_a_transient_error(factory):
     if factory.services.db.is_sqlite:
         pytest.skip("the pipeline is PostgreSQL's")
     gid = store(factory, app_id=factory.app_row().id)
-    report = StoredReport(str(uuid.uuid4()), gid, DAY, "1.0", "iOS", "17.1", "iPhone15,2", None)  # no install: pipeline first
+    report = StoredReport(
+        str(uuid.uuid4()), gid, DAY, "1.0", "iOS", "17.1", "iPhone15,2", None
+    )  # no install: pipeline first
     with factory.services.db.write_sessions() as session, factory.services.db.engine.connect() as other:
         session.begin()
         pid = session.scalar(text("SELECT pg_backend_pid()"))

@@ -28,7 +28,9 @@ def test_merge_moves_reports_later_ones_follow_and_unmerge_restores(factory):
     assert (merged["count"], merged["installs"]) == (3, 2)
     assert [value for value, _ in merged["breakdowns"]["app_version"]] == ["1.0", "1.1", "1.2"]
     assert snapshot(factory, b)["count"] == 0
-    assert store(factory, app_id=app_id, install="i3", bug="B") == a  # later reports of a source join the target
+    assert (
+        store(factory, app_id=app_id, install="i3", bug="B") == a
+    )  # later reports of a source join the target
     with factory.services.db.sessions() as session:
         assert [g.id for g in queries.list_groups(session, app_id, queries.GroupFilter())[0]] == [a]
         assert [h.action for h in queries.group_history(session, b)] == ["merged_into"]
@@ -50,7 +52,9 @@ class ByExceptionType:
 
     def generate(self, report):
         kind = report.get("exception", {}).get("type") or "?"
-        return SignatureResult("sig:test", kind, f"test-{kind}", None, [{"kind": "exception_type", "value": kind}])
+        return SignatureResult(
+            "sig:test", kind, f"test-{kind}", None, [{"kind": "exception_type", "value": kind}]
+        )
 
 
 def test_signatures_diff_and_regroup(factory, monkeypatch):
@@ -95,7 +99,9 @@ def test_signatures_cli(factory, monkeypatch):
     monkeypatch.setenv("CRASHSVC_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("CRASHSVC_REDIS_URL", settings.redis_url)
     runner = CliRunner()
-    result = runner.invoke(main, ["signatures", "diff", "--algorithm", "sig:test", "--app", app_row.name, "--json"])
+    result = runner.invoke(
+        main, ["signatures", "diff", "--algorithm", "sig:test", "--app", app_row.name, "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["moving"] == 1
     text = runner.invoke(main, ["signatures", "diff", "--algorithm", "sig:test"])

@@ -7,7 +7,9 @@ from tests.groups.conftest import today, variant
 
 def test_one_bug_across_versions_os_and_devices_is_one_group(world):
     f = world.factory
-    on_ipad = variant(f, app_version="2.10.0", os_version="18.0", device_model="iPad13,1", install="install-3")
+    on_ipad = variant(
+        f, app_version="2.10.0", os_version="18.0", device_model="iPad13,1", install="install-3"
+    )
     on_ipad["os"]["name"] = "iPadOS"
     world.process(
         variant(f, app_version="2.4.1", os_version="17.5.1", device_model="iPhone15,2", install="install-1"),
@@ -22,12 +24,21 @@ def test_one_bug_across_versions_os_and_devices_is_one_group(world):
     assert group["platform"] == "cocoa"
 
     detail = world.api.get(f"/groups/{group['id']}").get_json()
-    assert detail["breakdowns"]["app_version"] == [{"value": "2.4.1", "count": 2}, {"value": "2.10.0", "count": 1},
-                                                   {"value": "2.5.0", "count": 1}]
+    assert detail["breakdowns"]["app_version"] == [
+        {"value": "2.4.1", "count": 2},
+        {"value": "2.10.0", "count": 1},
+        {"value": "2.5.0", "count": 1},
+    ]
     assert detail["breakdowns"]["os_name"] == [{"value": "iOS", "count": 3}, {"value": "iPadOS", "count": 1}]
-    assert detail["breakdowns"]["os_version"] == [{"value": "17.5.1", "count": 2}, {"value": "18.0", "count": 2}]
-    assert {entry["value"] for entry in detail["breakdowns"]["device_model"]} == {"iPhone15,2", "iPhone16,1",
-                                                                                  "iPad13,1"}
+    assert detail["breakdowns"]["os_version"] == [
+        {"value": "17.5.1", "count": 2},
+        {"value": "18.0", "count": 2},
+    ]
+    assert {entry["value"] for entry in detail["breakdowns"]["device_model"]} == {
+        "iPhone15,2",
+        "iPhone16,1",
+        "iPad13,1",
+    }
     assert detail["daily"][-1] == {"day": today(), "count": 4}
     assert len(detail["samples"]) == 4
     assert detail["explanation"], "the latest report's explanation says why the signature is what it is"
@@ -50,7 +61,9 @@ def test_resolved_group_regresses_on_a_new_report(world):
     assert group["status"] == "regressed"
     history = world.api.get(f"/groups/{group['id']}").get_json()["history"]
     assert [(h["action"], h["from_status"], h["to_status"]) for h in history] == [
-        ("resolved", "unresolved", "resolved"), ("regressed", "resolved", "regressed")]
+        ("resolved", "unresolved", "resolved"),
+        ("regressed", "resolved", "regressed"),
+    ]
     assert history[0]["user_id"] == world.admin.id and history[1]["user_id"] is None
 
 
@@ -58,7 +71,9 @@ def test_resolved_in_version_regresses_only_for_later_versions(world):
     f = world.factory
     world.process(variant(f, app_version="2.9.0"))
     [group] = world.groups()
-    response = world.api.post(f"/groups/{group['id']}/status", {"status": "resolved", "resolved_in_version": "2.10"})
+    response = world.api.post(
+        f"/groups/{group['id']}/status", {"status": "resolved", "resolved_in_version": "2.10"}
+    )
     assert response.get_json()["resolved_in_version"] == "2.10"
     world.process(variant(f, app_version="2.9.5"), variant(f, app_version="2.10.0"))  # old builds still crash
     assert world.groups()[0]["status"] == "resolved"

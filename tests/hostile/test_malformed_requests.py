@@ -23,8 +23,9 @@ def edge(make_app):
 
 
 def _post(client, key, body: bytes, **headers: str):
-    return client.post(URL, data=body, headers={"X-Crashsvc-Key": key, "Content-Type": "application/json",
-                                                **headers})
+    return client.post(
+        URL, data=body, headers={"X-Crashsvc-Key": key, "Content-Type": "application/json", **headers}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +69,25 @@ def test_ten_megabyte_strings_are_refused(edge, where):
         report["exception"]["value"] = big
     else:
         report["x"] = big
-    response = _post(client, key, gzip.compress(json.dumps(report).encode(), compresslevel=1), **{"Content-Encoding": "gzip"})
+    response = _post(
+        client,
+        key,
+        gzip.compress(json.dumps(report).encode(), compresslevel=1),
+        **{"Content-Encoding": "gzip"},
+    )
     assert response.status_code in (400, 413), response.data[:200]
     assert response.get_json()["error"]["code"] in ("invalid_report", "payload_too_large")
     assert factory.services.queue.depth() == 0
 
 
-@pytest.mark.parametrize("body", [
-    b"\x1f\x8b\x08\x00" + b"\x00" * 6,  # a gzip header and nothing else
-    gzip.compress(b'{"opt_in": true}') + b"\x1f\x8b",  # a second member cut after its magic
-    gzip.compress(b'{"opt_in": true}') + b"trailing garbage",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x1f\x8b\x08\x00" + b"\x00" * 6,  # a gzip header and nothing else
+        gzip.compress(b'{"opt_in": true}') + b"\x1f\x8b",  # a second member cut after its magic
+        gzip.compress(b'{"opt_in": true}') + b"trailing garbage",
+    ],
+)
 def test_truncated_or_trailing_gzip_members_are_invalid_encoding(edge, body):
     client, factory, key = edge()
     response = _post(client, key, body, **{"Content-Encoding": "gzip"})
@@ -87,11 +96,14 @@ def test_truncated_or_trailing_gzip_members_are_invalid_encoding(edge, body):
     assert factory.services.queue.depth() == 0
 
 
-@pytest.mark.parametrize("body", [
-    b'{"opt_in": true, "exception": {"type": "E", "value": "\xed\xa0\x80"}}',  # a UTF-8-encoded surrogate
-    b'{"opt_in": true, "exception": {"type": "E", "value": "ok"}, "exception": {}}',
-    b'{"opt_in": true, "timestamp": -Infinity, "exception": {"type": "E"}}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"opt_in": true, "exception": {"type": "E", "value": "\xed\xa0\x80"}}',  # a UTF-8-encoded surrogate
+        b'{"opt_in": true, "exception": {"type": "E", "value": "ok"}, "exception": {}}',
+        b'{"opt_in": true, "timestamp": -Infinity, "exception": {"type": "E"}}',
+    ],
+)
 def test_odd_json_gets_a_4xx_and_is_not_kept(edge, body):
     client, factory, key = edge()
     response = _post(client, key, body)
@@ -100,8 +112,16 @@ def test_odd_json_gets_a_4xx_and_is_not_kept(edge, body):
     assert factory.services.queue.depth() == 0
 
 
-@pytest.mark.parametrize("change", [{"exception": []}, {"threads": {"0": {}}}, {"images": "all"},
-                                    {"app": ["1.0"]}, {"opt_in": True, "exception": {"type": 12}}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"exception": []},
+        {"threads": {"0": {}}},
+        {"images": "all"},
+        {"app": ["1.0"]},
+        {"opt_in": True, "exception": {"type": 12}},
+    ],
+)
 def test_wrong_container_types_are_invalid_report(edge, change):
     client, factory, key = edge()
     report = factory.report()

@@ -34,8 +34,9 @@ def test_every_operation_answers_within_its_spec(make_app):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def answers_within_spec(case):
             case.headers = {**(case.headers or {}), "X-Crashsvc-Key": key}
             case.call_and_validate(checks=CHECKS)

@@ -49,9 +49,14 @@ def _wait_until_healthy(port: int, process: subprocess.Popen, timeout: float = 3
 def _serve_web_command(app, port: int, web_workers: int, **env: str) -> tuple[list[str], dict[str, str]]:
     """The gunicorn command `crashsvc serve` would run for this test app's data, and its environment."""
     settings = app.extensions["crashsvc"].settings
-    environ = dict(os.environ, CRASHSVC_DATA_DIR=str(settings.data_dir), CRASHSVC_REDIS_URL=settings.redis_url,
-                   CRASHSVC_DATABASE_URL=settings.database_url_resolved, CRASHSVC_LOG_LEVEL="WARNING",
-                   **{f"CRASHSVC_{key}": value for key, value in env.items()})
+    environ = dict(
+        os.environ,
+        CRASHSVC_DATA_DIR=str(settings.data_dir),
+        CRASHSVC_REDIS_URL=settings.redis_url,
+        CRASHSVC_DATABASE_URL=settings.database_url_resolved,
+        CRASHSVC_LOG_LEVEL="WARNING",
+        **{f"CRASHSVC_{key}": value for key, value in env.items()},
+    )
     serve = Supervisor(load_settings({"PORT": str(port), "WEB_WORKERS": str(web_workers)}, environ=environ))
     return serve._web_command(), environ
 
@@ -81,16 +86,22 @@ def test_stalled_requests_do_not_tie_up_the_server(gunicorn):
     port, factory = gunicorn
     key = factory.app_row().ingest_key
     half_headers = b"POST /api/v1/reports HTTP/1.1\r\nHost: crashsvc\r\nX-Crashsvc-Key: "
-    half_body = (f"POST /api/v1/reports HTTP/1.1\r\nHost: crashsvc\r\nX-Crashsvc-Key: {key}\r\n"
-                 "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"opt_in\": true, ").encode()
+    half_body = (
+        f"POST /api/v1/reports HTTP/1.1\r\nHost: crashsvc\r\nX-Crashsvc-Key: {key}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"opt_in": true, '
+    ).encode()
     stalled = [_stall(port, half_headers if index % 2 else half_body) for index in range(STALLED)]
     try:
         # Other clients are served although every thread was handed a stalled request.
         assert _get(port, "/healthz") == 200
         body = json.dumps(factory.report()).encode()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("POST", "/api/v1/reports", body=body,
-                           headers={"X-Crashsvc-Key": key, "Content-Type": "application/json"})
+        connection.request(
+            "POST",
+            "/api/v1/reports",
+            body=body,
+            headers={"X-Crashsvc-Key": key, "Content-Type": "application/json"},
+        )
         assert connection.getresponse().status == 202
         connection.close()
         # The server gave up on each stalled request (closed it, or answered 408 mid-body).
@@ -109,8 +120,11 @@ def test_64_kib_header_is_refused_and_the_server_keeps_serving(gunicorn):
     port, factory = gunicorn
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     try:
-        sock.sendall(b"POST /api/v1/reports HTTP/1.1\r\nHost: crashsvc\r\nX-Crashsvc-Key: "
-                     + b"k" * (64 * 1024) + b"\r\nContent-Length: 2\r\n\r\n{}")
+        sock.sendall(
+            b"POST /api/v1/reports HTTP/1.1\r\nHost: crashsvc\r\nX-Crashsvc-Key: "
+            + b"k" * (64 * 1024)
+            + b"\r\nContent-Length: 2\r\n\r\n{}"
+        )
         answer = sock.recv(4096)
     finally:
         sock.close()

@@ -52,7 +52,9 @@ def test_busy_workers_leave_new_connections_to_a_worker_with_free_threads(make_a
             # Each stalled request holds a thread (for CLIENT_READ_TIMEOUT). Opened in a burst,
             # the workers race to accept them; without the free-thread rule either may take more
             # than its 4 threads can serve while the other has threads to spare.
-            stalled = [_stall(port, b"GET /healthz HTTP/1.1\r\nHost: crashsvc\r\n") for _ in range(2 * THREADS)]
+            stalled = [
+                _stall(port, b"GET /healthz HTTP/1.1\r\nHost: crashsvc\r\n") for _ in range(2 * THREADS)
+            ]
             deadline = time.monotonic() + 10
             while sum(counts := _accepted_per_worker(process.pid, port)) < 2 * THREADS:
                 assert time.monotonic() < deadline, f"only {counts} accepted"
@@ -69,8 +71,13 @@ def _worker_cpus(master_pid: int, count: int, exclude: frozenset[int] = frozense
     """Each worker's allowed CPUs, once ``count`` workers (none of ``exclude``) have pinned themselves."""
     deadline = time.monotonic() + 20
     while True:
-        pids = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True,
-                                                   text=True).stdout.split() if int(pid) not in exclude]
+        pids = [
+            int(pid)
+            for pid in subprocess.run(
+                ["pgrep", "-P", str(master_pid)], capture_output=True, text=True
+            ).stdout.split()
+            if int(pid) not in exclude
+        ]
         try:
             cpus = {pid: os.sched_getaffinity(pid) for pid in pids}
         except OSError:  # one exited meanwhile
@@ -82,7 +89,9 @@ def _worker_cpus(master_pid: int, count: int, exclude: frozenset[int] = frozense
 
 
 @pytest.mark.fault
-def test_web_workers_that_fill_the_machine_take_a_cpu_each_and_a_replacement_takes_the_freed_one(make_app, tmp_path):
+def test_web_workers_that_fill_the_machine_take_a_cpu_each_and_a_replacement_takes_the_freed_one(
+    make_app, tmp_path
+):
     allowed = sorted(os.sched_getaffinity(0))
     if len(allowed) > 8:
         pytest.skip("one web worker per CPU would be too many for a test")
@@ -113,8 +122,12 @@ def test_web_cpu_affinity_off_leaves_the_workers_free(make_app, tmp_path):
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         try:
             _wait_until_healthy(port, process)
-            workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-            assert workers and all(os.sched_getaffinity(int(pid)) == os.sched_getaffinity(0) for pid in workers)
+            workers = subprocess.run(
+                ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
+            ).stdout.split()
+            assert workers and all(
+                os.sched_getaffinity(int(pid)) == os.sched_getaffinity(0) for pid in workers
+            )
         finally:
             process.terminate()
             process.wait(20)

@@ -23,8 +23,14 @@ from sqlalchemy.engine import Engine
 
 def forms(value: str) -> set[str]:
     """The spellings a value can take in storage, logs and responses."""
-    return {value, value.lower(), quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1],
-            json.dumps(value, ensure_ascii=False)[1:-1]}
+    return {
+        value,
+        value.lower(),
+        quote(value, safe=""),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
 
 
 def leaks(haystack: str, planted: Iterable[str]) -> list[str]:
@@ -75,7 +81,9 @@ def redis_text(redis: Redis) -> tuple[str, list[str]]:
         if kind == "string":
             parts.append(bytes_text(redis.get(key) or b""))
         elif kind == "hash":
-            parts.extend(bytes_text(field) + "=" + bytes_text(value) for field, value in redis.hgetall(key).items())
+            parts.extend(
+                bytes_text(field) + "=" + bytes_text(value) for field, value in redis.hgetall(key).items()
+            )
         elif kind == "list":
             parts.extend(bytes_text(item) for item in redis.lrange(key, 0, -1))
         elif kind == "set":

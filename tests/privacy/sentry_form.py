@@ -40,8 +40,13 @@ def native_to_sentry_event(report: dict[str, Any]) -> dict[str, Any]:
     contexts: dict[str, Any] = {
         "device": device,
         "os": report.get("os") or {},
-        "app": {"app_identifier": app.get("id"), "app_name": app.get("name"), "app_version": app.get("version"),
-                "app_build": app.get("build"), "app_start_time": app.get("app_start_time")},
+        "app": {
+            "app_identifier": app.get("id"),
+            "app_name": app.get("name"),
+            "app_version": app.get("version"),
+            "app_build": app.get("build"),
+            "app_start_time": app.get("app_start_time"),
+        },
         **context,
     }
     consent = report.get("consent")
@@ -62,7 +67,8 @@ def native_to_sentry_event(report: dict[str, Any]) -> dict[str, Any]:
         "debug_meta": {"images": report.get("images") or []},
         "sdk": {"name": "sentry.test", "version": "8.0.0"},
         # What a web SDK attaches to every event: the page, its headers, the client address.
-        "request": report.get("request") or {
+        "request": report.get("request")
+        or {
             "url": f"https://app.example.com/profile?email={user.get('email')}",
             "headers": {"User-Agent": "Mozilla/5.0", "X-Forwarded-For": user.get("ip_address")},
             "env": {"REMOTE_ADDR": user.get("ip_address")},
@@ -75,11 +81,15 @@ def native_to_sentry_event(report: dict[str, Any]) -> dict[str, Any]:
         event["exception"] = {"values": [value]}
     threads = report.get("threads")
     if threads:
-        event["threads"] = {"values": [
-            {**{key: thread[key] for key in ("id", "name", "crashed", "current") if key in thread},
-             "stacktrace": _stacktrace(thread.get("frames") or [], user)}
-            for thread in threads
-        ]}
+        event["threads"] = {
+            "values": [
+                {
+                    **{key: thread[key] for key in ("id", "name", "crashed", "current") if key in thread},
+                    "stacktrace": _stacktrace(thread.get("frames") or [], user),
+                }
+                for thread in threads
+            ]
+        }
     return json.loads(json.dumps(event))  # plain JSON types only, as sent over the wire
 
 

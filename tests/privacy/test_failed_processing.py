@@ -48,7 +48,9 @@ def test_failed_report_keeps_only_its_id(make_app, database_url, recorded_logs, 
     stages = [(name, quoting_stage if name == failing else stage) for name, stage in pipeline.STAGES]
     monkeypatch.setattr(pipeline, "STAGES", stages)
     app_row = factory.app_row()
-    response = client.post("/api/v1/reports", json=CASE.report, headers={"X-Crashsvc-Key": app_row.ingest_key})
+    response = client.post(
+        "/api/v1/reports", json=CASE.report, headers={"X-Crashsvc-Key": app_row.ingest_key}
+    )
     assert response.status_code == 202
     report_id = response.get_json()["id"]
     factory.process_queue()
@@ -60,7 +62,9 @@ def test_failed_report_keeps_only_its_id(make_app, database_url, recorded_logs, 
     result = job.latest_result()
     assert result is not None and result.type == result.Type.FAILED
     assert "ProcessingFailed: processing failed: QuotingError" in result.exc_string  # the type, for triage
-    record = "\n".join(bytes_text(field) + "=" + bytes_text(value) for field, value in redis.hgetall(job.key).items())
+    record = "\n".join(
+        bytes_text(field) + "=" + bytes_text(value) for field, value in redis.hgetall(job.key).items()
+    )
     record += "\n" + result.exc_string
     assert leaks(record, CASE.planted) == []
     assert job.args == (report_id,)

@@ -44,12 +44,15 @@ def recorded_logs():
 def send(client, app_row, case: PlantedCase, form: str) -> dict:
     """Send one planted report in ``form``; returns the report as the edge received it (to know what it kept)."""
     if form == "native":
-        response = client.post("/api/v1/reports", json=case.report, headers={"X-Crashsvc-Key": app_row.ingest_key})
+        response = client.post(
+            "/api/v1/reports", json=case.report, headers={"X-Crashsvc-Key": app_row.ingest_key}
+        )
         assert response.status_code == 202, response.get_data(as_text=True)
         return case.report
     event = native_to_sentry_event(case.report)
-    response = client.post(f"/api/{app_row.id}/envelope/", data=envelope(event),
-                           headers=sentry_auth(app_row.ingest_key))
+    response = client.post(
+        f"/api/{app_row.id}/envelope/", data=envelope(event), headers=sentry_auth(app_row.ingest_key)
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return event_to_report(event)
 
@@ -124,7 +127,12 @@ def test_web_pages_show_no_planted_value(client, factory, case):
     token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     signed_in = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
     assert signed_in.status_code == 302
-    pages = [f"/reports/{report_id}", f"/groups/{group_id}", f"/apps/{app_row.id}/groups", f"/apps/{app_row.id}"]
+    pages = [
+        f"/reports/{report_id}",
+        f"/groups/{group_id}",
+        f"/apps/{app_row.id}/groups",
+        f"/apps/{app_row.id}",
+    ]
     responses = {path: client.get(path) for path in pages}
     assert {path: response.status_code for path, response in responses.items()} == dict.fromkeys(pages, 200)
     text = "\n".join(response.get_data(as_text=True) for response in responses.values())
@@ -140,7 +148,9 @@ def test_the_search_finds_what_is_not_anonymized(client, factory, monkeypatch):
     """Control: with the anonymize stage switched off, the same search finds planted values everywhere it looks."""
     from workers import pipeline
 
-    monkeypatch.setattr(pipeline, "STAGES", [(name, stage) for name, stage in pipeline.STAGES if name != "anonymize"])
+    monkeypatch.setattr(
+        pipeline, "STAGES", [(name, stage) for name, stage in pipeline.STAGES if name != "anonymize"]
+    )
     case = next(case for case in CASES if case.name == "ios")
     app_row = factory.app_row()
     auth = {"Authorization": f"Bearer {factory.token(factory.user(admin=True))}"}

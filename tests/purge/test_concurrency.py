@@ -136,13 +136,17 @@ def test_a_group_removed_by_a_purge_while_a_report_joins_it_gets_the_report_in_a
 
     db = factory.services.db
     if db.is_sqlite:
-        pytest.skip("SQLite: a store holds the write lock from its first read, so no purge commits in between")
+        pytest.skip(
+            "SQLite: a store holds the write lock from its first read, so no purge commits in between"
+        )
     app_row = factory.app_row()
     [first] = post_reports(client, factory, app_row, 1, kinds=1)
     factory.process_queue()
     with db.sessions() as session:
         old_group = session.scalar(select(Report.group_id).where(Report.id == first["id"]))
-    ReportPurger(db, actor="test", keep_empty_groups=True).run(PurgeScope(older_than=timedelta(seconds=-60)), 90)
+    ReportPurger(db, actor="test", keep_empty_groups=True).run(
+        PurgeScope(older_than=timedelta(seconds=-60)), 90
+    )
     assert report_count(db) == 0  # the group stays, empty, for the race below
 
     resolve = store.find_or_create_groups
@@ -152,8 +156,11 @@ def test_a_group_removed_by_a_purge_while_a_report_joins_it_gets_the_report_in_a
         resolve(session, contexts, groups)
         if not raced:  # the purge commits between the worker's look-up and its insert
             with db.engine.connect() as purge:
-                raced.append(purge.execute(text("DELETE FROM groups WHERE id = :id AND count <= 0"),
-                                           {"id": old_group}).rowcount)
+                raced.append(
+                    purge.execute(
+                        text("DELETE FROM groups WHERE id = :id AND count <= 0"), {"id": old_group}
+                    ).rowcount
+                )
                 purge.commit()
 
     monkeypatch.setattr(store, "find_or_create_groups", resolve_then_lose_the_group)

@@ -160,7 +160,9 @@ def test_a_deleted_report_cannot_be_read_back_from_the_sqlite_file(client, facto
         wal = path.with_name(path.name + "-wal")
         return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
-    assert marker.encode() in file_bytes(), "the stored report should hold the marker (else this proves nothing)"
+    assert marker.encode() in file_bytes(), (
+        "the stored report should hold the marker (else this proves nothing)"
+    )
     response = client.delete(f"/api/v1/reports/{target['id']}", headers={HEADER: target["delete_token"]})
     assert response.status_code == 204
     assert marker.encode() not in file_bytes()

@@ -18,10 +18,18 @@ def _symbol_file(session, root, app_id, name, *, unused_days, path=None):
     (root / relative).parent.mkdir(parents=True, exist_ok=True)
     (root / relative).write_bytes(b"\0" * 100)
     now = datetime.now(UTC)
-    row = SymbolFile(app_id=app_id, kind="native", debug_id=f"{name}-debug-id", object_name=name,
-                     sha256="0" * 64, size=100, path=relative, status="ready",
-                     uploaded_at=now - timedelta(days=unused_days + 1),
-                     last_used_at=now - timedelta(days=unused_days))
+    row = SymbolFile(
+        app_id=app_id,
+        kind="native",
+        debug_id=f"{name}-debug-id",
+        object_name=name,
+        sha256="0" * 64,
+        size=100,
+        path=relative,
+        status="ready",
+        uploaded_at=now - timedelta(days=unused_days + 1),
+        last_used_at=now - timedelta(days=unused_days),
+    )
     session.add(row)
     return row
 
@@ -37,11 +45,16 @@ def test_unused_symbol_files_go_unless_a_report_awaits_them_and_shared_bytes_sta
         _symbol_file(session, root, app_row.id, "recent", unused_days=2)
         # Content-addressed store: an old row sharing its bytes with a recent one.
         _symbol_file(session, root, app_row.id, "old-shared", unused_days=40, path="objects/recent")
-        session.execute(insert(ReportMissingSymbol), [{"report_id": answer["id"], "app_id": app_row.id,
-                                                       "symbol_key": "old-awaited-debug-id"}])
+        session.execute(
+            insert(ReportMissingSymbol),
+            [{"report_id": answer["id"], "app_id": app_row.id, "symbol_key": "old-awaited-debug-id"}],
+        )
 
-    plan = json.loads(cli(factory, "purge", "--older-than", "3650d", "--symbols-unused-for", "30",
-                          "--dry-run", "--json").output)
+    plan = json.loads(
+        cli(
+            factory, "purge", "--older-than", "3650d", "--symbols-unused-for", "30", "--dry-run", "--json"
+        ).output
+    )
     assert plan["symbols"] == {"files": 2, "bytes": 200}
     with factory.services.db.sessions() as session:
         assert session.scalar(select(SymbolFile.id).where(SymbolFile.object_name == "old-unused")) is not None

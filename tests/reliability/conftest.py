@@ -26,9 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Short intervals so faults are noticed within seconds (the defaults are minutes-safe values).
 FAST_SETTINGS = {
-    "RATE_LIMIT_PER_MINUTE": "0", "LOG_LEVEL": "WARNING", "WORKER_BATCH_SIZE": "10",
-    "WORKER_HEARTBEAT_TTL": "2", "WORKER_MAINTENANCE_INTERVAL": "0.5", "JOB_RETRY_BACKOFF": "0",
-    "SPOOL_MOVE_INTERVAL": "0.2", "DB_RETRY_MAX_DELAY": "1",
+    "RATE_LIMIT_PER_MINUTE": "0",
+    "LOG_LEVEL": "WARNING",
+    "WORKER_BATCH_SIZE": "10",
+    "WORKER_HEARTBEAT_TTL": "2",
+    "WORKER_MAINTENANCE_INTERVAL": "0.5",
+    "JOB_RETRY_BACKOFF": "0",
+    "SPOOL_MOVE_INTERVAL": "0.2",
+    "DB_RETRY_MAX_DELAY": "1",
 }
 
 
@@ -52,8 +57,13 @@ class Service:
         upgrade_database(database_url)
         self.tmp_path = tmp_path
         self.valkey = valkey
-        self.settings = {"DATA_DIR": str(tmp_path / "data"), "REDIS_URL": valkey.url,
-                         "DATABASE_URL": database_url, **FAST_SETTINGS, **overrides}
+        self.settings = {
+            "DATA_DIR": str(tmp_path / "data"),
+            "REDIS_URL": valkey.url,
+            "DATABASE_URL": database_url,
+            **FAST_SETTINGS,
+            **overrides,
+        }
         self.app = create_app(self.settings)
         self.client = self.app.test_client()
         self.services = self.app.extensions["crashsvc"]
@@ -66,8 +76,11 @@ class Service:
         report = self.factory.report(report_id=str(uuid.uuid4()))
         if marker:
             report["exception"]["value"] = marker
-        response = self.client.post("/api/v1/reports", data=json.dumps(report),
-                                    headers={"X-Crashsvc-Key": self.key, "Content-Type": "application/json"})
+        response = self.client.post(
+            "/api/v1/reports",
+            data=json.dumps(report),
+            headers={"X-Crashsvc-Key": self.key, "Content-Type": "application/json"},
+        )
         if response.status_code in (200, 202):
             self.accepted.add(response.get_json()["id"])
         return response.status_code
@@ -79,8 +92,13 @@ class Service:
         if database_url:
             env["CRASHSVC_DATABASE_URL"] = database_url
         log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "crashsvc.cli", "worker", "--name",
-                                    f"test-{uuid.uuid4().hex[:8]}"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crashsvc.cli", "worker", "--name", f"test-{uuid.uuid4().hex[:8]}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
         log.close()
         self.workers.append(process)
         return process
@@ -103,8 +121,9 @@ class Service:
     def assert_exactly_once(self) -> None:
         stored = self.stored_ids()
         assert len(stored) == len(set(stored)), "a report was stored twice"
-        assert set(stored) == self.accepted, (f"accepted {len(self.accepted)}, stored {len(stored)}, "
-                                              f"missing {len(self.accepted - set(stored))}")
+        assert set(stored) == self.accepted, (
+            f"accepted {len(self.accepted)}, stored {len(stored)}, missing {len(self.accepted - set(stored))}"
+        )
         assert self.group_total() == len(self.accepted), "group counters disagree with the stored reports"
 
     def close(self) -> None:
@@ -149,4 +168,3 @@ def service(tmp_path, own_valkey) -> Iterator[Callable[..., Service]]:
     runtime.reset()
     for item in built:
         item.close()
-

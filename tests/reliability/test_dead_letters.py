@@ -16,8 +16,11 @@ from tests.factories import Factory
 
 def _cli(app, *args: str) -> dict:
     settings = app.extensions["crashsvc"].settings
-    env = {"CRASHSVC_DATA_DIR": str(settings.data_dir), "CRASHSVC_REDIS_URL": settings.redis_url,
-           "CRASHSVC_DATABASE_URL": settings.database_url_resolved}
+    env = {
+        "CRASHSVC_DATA_DIR": str(settings.data_dir),
+        "CRASHSVC_REDIS_URL": settings.redis_url,
+        "CRASHSVC_DATABASE_URL": settings.database_url_resolved,
+    }
     result = CliRunner().invoke(main, ["failed", *args, "--json"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
@@ -26,8 +29,9 @@ def _cli(app, *args: str) -> dict:
 def _post(app, factory, marker: str) -> str:
     report = factory.report(report_id=None)
     report["exception"]["value"] = marker
-    response = app.test_client().post("/api/v1/reports", json=report,
-                                      headers={"X-Crashsvc-Key": factory.app_row().ingest_key})
+    response = app.test_client().post(
+        "/api/v1/reports", json=report, headers={"X-Crashsvc-Key": factory.app_row().ingest_key}
+    )
     assert response.status_code == 202
     return response.get_json()["id"]
 
@@ -48,7 +52,8 @@ def test_broken_report_is_a_dead_letter_listed_retried_and_dropped(make_app, mon
 
     letters = _cli(app, "list")["dead_letters"]
     assert [(letter["id"], letter["error_type"], letter["payload_available"]) for letter in letters] == [
-        (report_id, "ProcessingFailed", True)]
+        (report_id, "ProcessingFailed", True)
+    ]
     assert letters[0]["detail"] == "processing failed: KeyError"
     assert "payload-marker-7c2" not in json.dumps(letters)
     redis = Redis.from_url(app.extensions["crashsvc"].settings.redis_url)
@@ -88,7 +93,7 @@ def test_transient_database_error_is_retried_not_dead_lettered(make_app, monkeyp
     factory.process_queue()
     assert list_dead_letters(app.extensions["crashsvc"]) == []
     redis = Redis.from_url(app.extensions["crashsvc"].settings.redis_url)
-    assert b'reports_retried_total' in redis.hkeys("crashsvc:metrics:counters")
+    assert b"reports_retried_total" in redis.hkeys("crashsvc:metrics:counters")
     with app.extensions["crashsvc"].db.sessions() as session:
         from crashsvc.models import Report
 

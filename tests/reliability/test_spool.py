@@ -50,8 +50,9 @@ def test_full_spool_answers_503_with_retry_after_and_keeps_what_it_accepted(serv
     assert 202 in statuses and 503 in statuses
     first_refusal = statuses.index(503)
     assert set(statuses[first_refusal:]) == {503}, "once full, the spool refuses until it drains"
-    response = svc.client.post("/api/v1/reports", json=svc.factory.report(),
-                               headers={"X-Crashsvc-Key": svc.key})
+    response = svc.client.post(
+        "/api/v1/reports", json=svc.factory.report(), headers={"X-Crashsvc-Key": svc.key}
+    )
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "unavailable"
     assert int(response.headers["Retry-After"]) > 0

@@ -215,7 +215,9 @@ def test_the_read_api_answers_503_while_the_database_is_cut_and_recovers(service
     url = make_url(postgres_database)
     proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
     try:
-        svc = service(database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        svc = service(
+            database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        )
         headers = {"Authorization": f"Bearer {svc.factory.token(svc.factory.user(admin=True))}"}
         groups = f"/api/v1/apps/{svc.factory.app_row().id}/groups"
         assert svc.client.get(groups, headers=headers).status_code == 200
@@ -229,8 +231,9 @@ def test_the_read_api_answers_503_while_the_database_is_cut_and_recovers(service
             assert response.get_json()["error"]["code"] == "unavailable"
             assert int(response.headers["Retry-After"]) > 0
         assert svc.post() == 202  # a key valid moments ago stays valid: ingestion needs only Redis
-        unknown = svc.client.post("/api/v1/reports", json=svc.factory.report(),
-                                  headers={"X-Crashsvc-Key": other_key})
+        unknown = svc.client.post(
+            "/api/v1/reports", json=svc.factory.report(), headers={"X-Crashsvc-Key": other_key}
+        )
         assert unknown.status_code == 503 and unknown.get_json()["error"]["code"] == "unavailable"
         proxy.restore()
         assert svc.client.get(groups, headers=headers).status_code == 200

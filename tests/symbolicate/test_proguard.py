@@ -66,9 +66,7 @@ def test_hand_written_mapping_frames_and_exception_type(store, index, make_ctx, 
     (stored,) = store.add_upload(mapping)
     index.add(stored)
     frames = [{"platform": "java", "module": "a.a", "function": "a", "lineno": 2, "filename": "SourceFile"}]
-    report = android_report(
-        frames, stored.debug_id, exception={"type": "b", "module": "a", "value": "empty"}
-    )
+    report = android_report(frames, stored.debug_id, exception={"type": "b", "module": "a", "value": "empty"})
     ctx = make_ctx(report)
     symbolicate_report(ctx)
     out = report["threads"][0]["frames"]

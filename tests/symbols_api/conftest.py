@@ -136,7 +136,9 @@ def gcc_program(tmp_path_factory) -> tuple[Path, dict[str, int]]:
         capture_output=True,
     )
     symbols = {}
-    for line in subprocess.run([nm, str(binary)], check=True, capture_output=True, text=True).stdout.splitlines():
+    for line in subprocess.run(
+        [nm, str(binary)], check=True, capture_output=True, text=True
+    ).stdout.splitlines():
         parts = line.split()
         if len(parts) == 3:
             symbols[parts[2]] = int(parts[0], 16)

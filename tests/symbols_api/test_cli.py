@@ -39,7 +39,9 @@ def test_cli_upload_skips_known_files_and_late_reports_are_fixed(cli, pipeline, 
     with zipfile.ZipFile(bundle, "w") as archive:
         archive.write(binary, "bin/prog")
         archive.writestr("README.txt", "not a symbol file")
-    first = json.loads(cli("symbols", "upload", "--app", str(pipeline.app_row.id), "--json", str(bundle)).output)
+    first = json.loads(
+        cli("symbols", "upload", "--app", str(pipeline.app_row.id), "--json", str(bundle)).output
+    )
     assert [(f["debug_id"], f["status"]) for f in first["uploaded"]] == [(debug_id, "pending")]
     assert first["ignored"] == ["README.txt"] and first["job_id"]
     again = json.loads(cli("symbols", "upload", "--app", pipeline.app_row.name, "--json", str(binary)).output)
@@ -64,8 +66,13 @@ def test_reprocess_by_report_app_group_and_missing_symbols(cli, pipeline, gcc_pr
     debug_id = elf_debug_id(binary)
     stored = pipeline.run(elf_report(debug_id, [{"instruction_addr": hex(BASE + symbols["crash_here"])}]))
     assert cli("reprocess", ok=False).exit_code != 0
-    for selector in (["--report", stored["id"]], ["--app", str(pipeline.app_row.id)],
-                     ["--group", str(stored["group_id"])], ["--missing-symbols"], ["--missing-symbols", "--regroup"]):
+    for selector in (
+        ["--report", stored["id"]],
+        ["--app", str(pipeline.app_row.id)],
+        ["--group", str(stored["group_id"])],
+        ["--missing-symbols"],
+        ["--missing-symbols", "--regroup"],
+    ):
         data = json.loads(cli("reprocess", *selector, "--json").output)
         assert data["report_ids"] == [stored["id"]], selector
     pipeline.process()

@@ -13,8 +13,6 @@ from tests.symbols_api.conftest import frames_of
 RELEASE = "web@1.0.0"
 
 
-
-
 def js_report(abs_path: str, positions: list[tuple[int, int, str | None]], release: str = RELEASE) -> dict:
     frames = []
     for line, col, name in positions:
@@ -22,8 +20,11 @@ def js_report(abs_path: str, positions: list[tuple[int, int, str | None]], relea
         if name:
             frame["function"] = name
         frames.append(frame)
-    return {"platform": "javascript", "release": release,
-            "exception": {"type": "Error", "value": "boom", "frames": frames}}
+    return {
+        "platform": "javascript",
+        "release": release,
+        "exception": {"type": "Error", "value": "boom", "frames": frames},
+    }
 
 
 def test_hand_written_mapping_late_then_remapped_and_regrouped(pipeline, tmp_path):
@@ -61,16 +62,27 @@ def test_hand_written_mapping_late_then_remapped_and_regrouped(pipeline, tmp_pat
 @pytest.mark.corpus
 def test_corpus_proguard_mappings(corpus, pipeline):
     (by_uuid,) = pipeline.upload(corpus / "android/proguard/symbolic_proguard.txt")["files"]
-    (by_version,) = pipeline.upload(corpus / "android/proguard/mapping-inlines.txt",
-                                    app_version="2.0.1", build="42")["files"]
+    (by_version,) = pipeline.upload(
+        corpus / "android/proguard/mapping-inlines.txt", app_version="2.0.1", build="42"
+    )["files"]
     assert by_uuid["debug_id"] == "a48ca62b-df26-544e-a8b9-2a5ce210d1d5"
     assert (by_version["app_version"], by_version["build"]) == ("2.0.1", "42")
     pipeline.process()
 
-    stored = pipeline.run(android_report([
-        {"platform": "java", "module": "android.support.constraint.a.b", "function": "a", "lineno": 116},
-        {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "a", "lineno": 1},
-    ], by_uuid["debug_id"]))
+    stored = pipeline.run(
+        android_report(
+            [
+                {
+                    "platform": "java",
+                    "module": "android.support.constraint.a.b",
+                    "function": "a",
+                    "lineno": 116,
+                },
+                {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "a", "lineno": 1},
+            ],
+            by_uuid["debug_id"],
+        )
+    )
     assert [(f["module"], f["function"], f["lineno"]) for f in frames_of(stored)] == [
         ("android.support.constraint.solver.ArrayRow", "createRowDefinition", 116),
         ("io.sentry.sample.MainActivity", "bar", 54),
@@ -78,30 +90,52 @@ def test_corpus_proguard_mappings(corpus, pipeline):
         ("io.sentry.sample.MainActivity", "onClickHandler", 40),
     ]
 
-    stored = pipeline.run(android_report([  # no image: found through app version + build
-        {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "t", "lineno": 1},
-        {"platform": "java", "module": "android.view.View", "function": "performClick", "lineno": 7125},
-    ]))
+    stored = pipeline.run(
+        android_report(
+            [  # no image: found through app version + build
+                {"platform": "java", "module": "io.sentry.sample.MainActivity", "function": "t", "lineno": 1},
+                {
+                    "platform": "java",
+                    "module": "android.view.View",
+                    "function": "performClick",
+                    "lineno": 7125,
+                },
+            ]
+        )
+    )
     assert [(f["function"], f.get("lineno")) for f in frames_of(stored)] == [
-        ("bar", 54), ("foo", 44), ("onClickHandler", 40), ("performClick", 7125),
+        ("bar", 54),
+        ("foo", 44),
+        ("onClickHandler", 40),
+        ("performClick", 7125),
     ]
 
 
 GREET = "function greet(name) {\n  throw new Error('hi ' + name);\n}\ngreet('x');\n"
 MINIFIED = "function g(n){throw new Error('hi '+n)}g('x');\n//# sourceMappingURL=app.min.js.map\n"
 SOURCEMAP = {
-    "version": 3, "file": "app.min.js", "sources": ["src/greet.js"], "names": ["greet", "name"],
-    "sourcesContent": [GREET], "mappings": "AAAA,SAASA,KACP,cAEA",
+    "version": 3,
+    "file": "app.min.js",
+    "sources": ["src/greet.js"],
+    "names": ["greet", "name"],
+    "sourcesContent": [GREET],
+    "mappings": "AAAA,SAASA,KACP,cAEA",
 }
 
 
 def test_generated_sourcemap_late_upload(pipeline):
     report = js_report("https://cdn.example.com/static/app.min.js?v=3", [(0, 14, "g")])
     before = pipeline.run(report)
-    assert before["missing_symbols"] == [{"image": "app.min.js", "debug_id": None, "arch": None, "type": "sourcemap"}]
+    assert before["missing_symbols"] == [
+        {"image": "app.min.js", "debug_id": None, "arch": None, "type": "sourcemap"}
+    ]
 
-    pipeline.upload(("app.min.js", MINIFIED.encode()), ("app.min.js.map", json.dumps(SOURCEMAP).encode()),
-                    release=RELEASE, url_prefix="~/static/")
+    pipeline.upload(
+        ("app.min.js", MINIFIED.encode()),
+        ("app.min.js.map", json.dumps(SOURCEMAP).encode()),
+        release=RELEASE,
+        url_prefix="~/static/",
+    )
     pipeline.process()
 
     frame = pipeline.stored(before["id"])["report"]["exception"]["frames"][0]
@@ -110,7 +144,9 @@ def test_generated_sourcemap_late_upload(pipeline):
     assert frame["context_line"] == "  throw new Error('hi ' + name);"
     assert frame["minified"]["lineno"] == 1 and frame["minified"]["colno"] == 15
 
-    other_release = pipeline.run(js_report("https://cdn.example.com/static/app.min.js", [(0, 14, "g")], "web@0.9"))
+    other_release = pipeline.run(
+        js_report("https://cdn.example.com/static/app.min.js", [(0, 14, "g")], "web@0.9")
+    )
     assert other_release["report"]["exception"]["frames"][0]["symbolicated"] is False
 
 
@@ -119,7 +155,9 @@ def test_every_expected_sourcemap_lookup(corpus, pipeline):
     cases = json.loads((corpus / "expected" / "sourcemaps.json").read_text())
     sent = []
     for case in cases:
-        bundle = Path(case.get("minified") or case["map"].removesuffix(".map").removesuffix(".min") + ".min.js").name
+        bundle = Path(
+            case.get("minified") or case["map"].removesuffix(".map").removesuffix(".min") + ".min.js"
+        ).name
         release = f"web@{len(sent)}"  # one release per case: bundles may share names
         files = [(bundle + ".map", (corpus / case["map"]).read_bytes())]
         if case.get("minified"):

@@ -12,17 +12,24 @@ from tests.symbols_api.test_native_pipeline import BASE, elf_report
 def test_report_before_its_elf_is_symbolicated_and_regrouped(pipeline, gcc_program):
     binary, symbols = gcc_program
     debug_id = elf_debug_id(binary)
-    frames = [{"instruction_addr": hex(BASE + symbols["crash_here"])},
-              {"instruction_addr": hex(BASE + symbols["after_call_last"])}, {"instruction_addr": "0x7f0000001234"}]
+    frames = [
+        {"instruction_addr": hex(BASE + symbols["crash_here"])},
+        {"instruction_addr": hex(BASE + symbols["after_call_last"])},
+        {"instruction_addr": "0x7f0000001234"},
+    ]
     first = pipeline.run(elf_report(debug_id, frames))
     second = pipeline.run(elf_report(debug_id, frames))
     assert frames_of(first)[0]["symbolicated"] is False
-    assert {m["debug_id"] for m in first["missing_symbols"]} == {debug_id, "11111111-2222-3333-4444-555555555555"}
+    assert {m["debug_id"] for m in first["missing_symbols"]} == {
+        debug_id,
+        "11111111-2222-3333-4444-555555555555",
+    }
     old_group = first["group_id"]
     assert second["group_id"] == old_group and pipeline.groups() == {old_group: 2}
     with pipeline.factory.services.db.sessions() as session:
-        keys = session.scalars(select(ReportMissingSymbol.symbol_key).where(
-            ReportMissingSymbol.report_id == first["id"])).all()
+        keys = session.scalars(
+            select(ReportMissingSymbol.symbol_key).where(ReportMissingSymbol.report_id == first["id"])
+        ).all()
     assert sorted(keys) == sorted([debug_id, "11111111-2222-3333-4444-555555555555"])
 
     pipeline.upload(binary)

@@ -12,17 +12,29 @@ from tests.symbols_api.conftest import SymbolsPipeline, elf_debug_id, frames_of
 BASE = 0x555555550000
 
 
-def elf_report(debug_id: str, frames: list[dict], libc_id: str = "11111111-2222-3333-4444-555555555555") -> dict:
+def elf_report(
+    debug_id: str, frames: list[dict], libc_id: str = "11111111-2222-3333-4444-555555555555"
+) -> dict:
     return {
         "platform": "native",
         "device": {"arch": "x86_64"},
         "exception": {"type": "SIGSEGV", "value": "Segmentation fault"},
         "threads": [{"id": 1, "crashed": True, "frames": frames}],
         "images": [
-            {"type": "elf", "debug_id": debug_id, "code_file": "/opt/demo/prog",
-             "image_addr": hex(BASE), "image_size": 0x10000},
-            {"type": "elf", "debug_id": libc_id, "code_file": "/usr/lib/x86_64-linux-gnu/libc.so.6",
-             "image_addr": "0x7f0000000000", "image_size": 0x200000},
+            {
+                "type": "elf",
+                "debug_id": debug_id,
+                "code_file": "/opt/demo/prog",
+                "image_addr": hex(BASE),
+                "image_size": 0x10000,
+            },
+            {
+                "type": "elf",
+                "debug_id": libc_id,
+                "code_file": "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                "image_addr": "0x7f0000000000",
+                "image_size": 0x200000,
+            },
         ],
     }
 
@@ -34,7 +46,9 @@ def test_gcc_elf_uploaded_then_report_is_symbolicated(pipeline, gcc_program):
     assert (row["kind"], row["file_format"], row["status"]) == ("native", "elf", "pending")
     assert uploaded["job_id"]
     pipeline.process()  # the SymCache build job
-    listed = pipeline.client.get(f"/api/v1/apps/{pipeline.app_row.id}/symbols", headers=pipeline.auth).get_json()
+    listed = pipeline.client.get(
+        f"/api/v1/apps/{pipeline.app_row.id}/symbols", headers=pipeline.auth
+    ).get_json()
     assert [(f["debug_id"], f["status"]) for f in listed["files"]] == [(row["debug_id"], "ready")]
 
     frames = [
@@ -50,7 +64,12 @@ def test_gcc_elf_uploaded_then_report_is_symbolicated(pipeline, gcc_program):
     assert all(f["symbolicated"] and f["filename"] == "prog.c" for f in out[:3])
     assert out[3]["symbolicated"] is False
     assert stored["missing_symbols"] == [
-        {"image": "libc.so.6", "debug_id": "11111111-2222-3333-4444-555555555555", "arch": "x86_64", "type": "elf"}
+        {
+            "image": "libc.so.6",
+            "debug_id": "11111111-2222-3333-4444-555555555555",
+            "arch": "x86_64",
+            "type": "elf",
+        }
     ]
     assert stored["symbolicated"] is False  # libc is still missing
     assert "crash_here" in stored["signature"] or "read_value" in stored["signature"]
@@ -62,7 +81,9 @@ def test_symbols_of_another_app_are_not_used(pipeline, factory, gcc_program):
     factory.member(pipeline.user, other, "developer")
     pipeline.upload_to(other.id, binary)
     pipeline.process()
-    stored = pipeline.run(elf_report(elf_debug_id(binary), [{"instruction_addr": hex(BASE + symbols["crash_here"])}]))
+    stored = pipeline.run(
+        elf_report(elf_debug_id(binary), [{"instruction_addr": hex(BASE + symbols["crash_here"])}])
+    )
     assert frames_of(stored)[0]["symbolicated"] is False
     assert stored["missing_symbols"][0]["debug_id"] == elf_debug_id(binary)
 
@@ -97,9 +118,16 @@ def test_every_expected_native_lookup_through_the_pipeline(corpus, client, facto
             "platform": "native",
             "exception": {"type": "SIGSEGV"},
             "threads": [{"id": 0, "crashed": True, "frames": frames}],
-            "images": [{"type": "macho", "debug_id": ids.get(case["arch"]) or next(iter(ids.values())),
-                        "code_file": "/app/" + case["debug_file"].rsplit("/", 1)[-1],
-                        "image_addr": hex(IMAGE_ADDR), "image_size": 0x10000000, "arch": case["arch"]}],
+            "images": [
+                {
+                    "type": "macho",
+                    "debug_id": ids.get(case["arch"]) or next(iter(ids.values())),
+                    "code_file": "/app/" + case["debug_file"].rsplit("/", 1)[-1],
+                    "image_addr": hex(IMAGE_ADDR),
+                    "image_size": 0x10000000,
+                    "arch": case["arch"],
+                }
+            ],
         }
         report_ids.append(pipeline.send(report))
     factory.process_queue()

@@ -19,7 +19,13 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 @pytest.fixture
 def truncated_macho() -> bytes:
     # A 64-bit Mach-O header that promises load commands the file does not have.
-    return b"\xcf\xfa\xed\xfe" + b"\x07\x00\x00\x01" + b"\x03\x00\x00\x00" + b"\x06\x00\x00\x00" + b"\x10\x00\x00\x00"
+    return (
+        b"\xcf\xfa\xed\xfe"
+        + b"\x07\x00\x00\x01"
+        + b"\x03\x00\x00\x00"
+        + b"\x06\x00\x00\x00"
+        + b"\x10\x00\x00\x00"
+    )
 
 
 @pytest.mark.parametrize(
@@ -36,9 +42,12 @@ def test_bad_upload_is_a_clear_4xx(pipeline, name, content, code):
     body = pipeline.upload((name, content), expect=400)
     assert body["error"]["code"] == code
     assert body["error"]["message"]
-    assert pipeline.client.get(f"/api/v1/apps/{pipeline.app_row.id}/symbols", headers=pipeline.auth).get_json()[
-        "files"
-    ] == []
+    assert (
+        pipeline.client.get(f"/api/v1/apps/{pipeline.app_row.id}/symbols", headers=pipeline.auth).get_json()[
+            "files"
+        ]
+        == []
+    )
 
 
 def test_truncated_macho_is_refused(pipeline, truncated_macho):
@@ -101,7 +110,17 @@ def test_same_file_twice_is_one_row(pipeline, gcc_program):
     second = pipeline.upload(binary)
     assert [f["id"] for f in second["files"]] == [f["id"] for f in first["files"]]
     assert second["files"][0]["status"] == "ready" and second["job_id"] is None
-    listed = pipeline.client.get(f"/api/v1/apps/{pipeline.app_row.id}/symbols", headers=pipeline.auth).get_json()
+    listed = pipeline.client.get(
+        f"/api/v1/apps/{pipeline.app_row.id}/symbols", headers=pipeline.auth
+    ).get_json()
     assert len(listed["files"]) == 1
-    assert set(listed["files"][0]) >= {"debug_id", "code_id", "arch", "kind", "status", "sha256", "uploaded_at"}
+    assert set(listed["files"][0]) >= {
+        "debug_id",
+        "code_id",
+        "arch",
+        "kind",
+        "status",
+        "sha256",
+        "uploaded_at",
+    }
     assert "path" not in listed["files"][0]

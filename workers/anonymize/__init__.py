@@ -22,6 +22,16 @@ from workers.anonymize.rules import RulesError, RuleSet, load_rules
 from workers.anonymize.stage import RuleSetCache, anonymize_report
 
 __all__ = [
-    "AnonymizeResult", "ExpiredKeyError", "FileHashKeyRing", "HashKey", "HashKeyRing", "MemoryHashKeyRing",
-    "RuleSet", "RuleSetCache", "RulesError", "anonymize", "anonymize_report", "load_rules",
+    "AnonymizeResult",
+    "ExpiredKeyError",
+    "FileHashKeyRing",
+    "HashKey",
+    "HashKeyRing",
+    "MemoryHashKeyRing",
+    "RuleSet",
+    "RuleSetCache",
+    "RulesError",
+    "anonymize",
+    "anonymize_report",
+    "load_rules",
 ]

@@ -21,10 +21,18 @@ _FRAME_LINE = re.compile(r"^\d+\s+\S+\s+0x[0-9a-fA-F]+\s")
 _IMAGE_LINE = re.compile(r"^\s*0x[0-9a-fA-F]+\s+-\s+0x[0-9a-fA-F]+\s+\S.*?<(?P<uuid>[0-9a-fA-F\-]{32,36})>")
 _HEADER = re.compile(r"^(?P<key>[A-Za-z][A-Za-z /]*?):(?P<space>\s*)(?P<value>.*)$")
 # Header fields whose value identifies a device, an install or a boot, never needed to debug.
-_IDENTIFYING_HEADERS = frozenset({
-    "crashreporter key", "anonymous uuid", "beta identifier", "sleep/wake uuid", "device identifier",
-    "boot session uuid", "time awake since boot", "launch time",
-})
+_IDENTIFYING_HEADERS = frozenset(
+    {
+        "crashreporter key",
+        "anonymous uuid",
+        "beta identifier",
+        "sleep/wake uuid",
+        "device identifier",
+        "boot session uuid",
+        "time awake since boot",
+        "launch time",
+    }
+)
 _TIME_HEADERS = frozenset({"date/time"})
 _CLOCK = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}):\d{2}:\d{2}(?:\.\d+)?(?: [+-]\d{4})?")
 _JSON_UUID = re.compile(r"\"uuid\"\s*:\s*\"([0-9a-fA-F\-]{32,36})\"")

@@ -62,7 +62,7 @@ class KeyNameList:
                 return self._single[token]
         for run, entry in self._runs:
             width = len(run)
-            if any(tokens[i:i + width] == run for i in range(len(tokens) - width + 1)):
+            if any(tokens[i : i + width] == run for i in range(len(tokens) - width + 1)):
                 return entry
         for pattern, entry in self._globs:
             if fnmatch.fnmatchcase(normalized, pattern) or fnmatch.fnmatchcase(key.lower(), pattern):
@@ -84,8 +84,15 @@ ORDINARY = KeyVerdict(None)
 class KeyNameRules:
     """Classifies key names once and remembers the answer: reports repeat the same keys constantly."""
 
-    def __init__(self, *, drop: Iterable[str], install_id: Iterable[str], hardware_id: Iterable[str],
-                 safe: Iterable[str], sensitive: Iterable[str]):
+    def __init__(
+        self,
+        *,
+        drop: Iterable[str],
+        install_id: Iterable[str],
+        hardware_id: Iterable[str],
+        safe: Iterable[str],
+        sensitive: Iterable[str],
+    ):
         self.lists = (
             (DROP, KeyNameList(drop)),
             (INSTALL_ID, KeyNameList(install_id)),

@@ -149,7 +149,9 @@ class FileHashKeyRing(HashKeyRing):
             return {"version": 1, "key_days": self.key_days, "destroyed_before": -(2**62), "keys": {}}
         if data.get("key_days") != self.key_days:
             # Periods of a different length would reuse indexes for other dates; refuse rather than mix.
-            raise ValueError(f"{self.path} was written with key_days={data.get('key_days')}, not {self.key_days}")
+            raise ValueError(
+                f"{self.path} was written with key_days={data.get('key_days')}, not {self.key_days}"
+            )
         return data
 
     def _write(self, state: dict) -> None:

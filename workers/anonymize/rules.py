@@ -17,8 +17,16 @@ from workers.anonymize.keynames import KeyNameRules, key_tokens
 from workers.anonymize.scanner import TEXT_ACTIONS, ScanCache
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "scrubbing"
-_DEFAULT_FIELDS = {"version", "comment", "actions", "drop_keys", "install_id_keys", "hardware_id_keys",
-                   "safe_keys", "sensitive_keys"}
+_DEFAULT_FIELDS = {
+    "version",
+    "comment",
+    "actions",
+    "drop_keys",
+    "install_id_keys",
+    "hardware_id_keys",
+    "safe_keys",
+    "sensitive_keys",
+}
 # Debugging path fields (code_file, abs_path...) get only these: nothing else may touch a binary's path.
 PATH_FIELD_DETECTORS = ("url_secrets", "userpath", "container_path", "android_install_dir")
 _APP_FIELDS = {"version", "comment", "sensitive_keys", "safe_keys"}
@@ -48,9 +56,13 @@ class RuleSet:
     path_cache: ScanCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.keys = KeyNameRules(drop=self.drop_keys, install_id=self.install_id_keys,
-                                 hardware_id=self.hardware_id_keys, safe=self.safe_keys,
-                                 sensitive=self.sensitive_keys)
+        self.keys = KeyNameRules(
+            drop=self.drop_keys,
+            install_id=self.install_id_keys,
+            hardware_id=self.hardware_id_keys,
+            safe=self.safe_keys,
+            sensitive=self.sensitive_keys,
+        )
         self.text_detectors = free_text_detectors(self.keys.is_sensitive, key_tokens)
         self.path_detectors = [d for d in self.text_detectors if d.name in PATH_FIELD_DETECTORS]
         self.key_cache = {}  # free-form key name -> (scanned key, hits); keys repeat across reports
@@ -63,7 +75,6 @@ class RuleSet:
         if bad:
             name = sorted(bad)[0]
             raise RulesError(f"actions.{name}: expected one of {sorted(TEXT_ACTIONS)}, got {bad[name]!r}")
-
 
     def cache_for(self, detectors: list[Detector]) -> ScanCache | None:
         """The scan cache of this rule set's own detector lists; None for any other list."""

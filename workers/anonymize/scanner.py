@@ -14,11 +14,36 @@ _DIGIT = re.compile(r"\d")
 # Detectors whose verdict depends on the matched text alone: ``accept`` and ``generalize`` neither read
 # nor write the report's ScanState. Only scans in which no *other* detector matched are cached. A new
 # detector is left out until someone checks it belongs here, which costs speed, never privacy.
-PURE_DETECTORS = frozenset({
-    "pem", "jwt", "bearer", "cookie", "api_key", "analytics_id", "push_token", "url_secrets", "mac", "ipv6",
-    "container_path", "android_install_dir", "email", "device_name", "hostname", "postal_address", "iban",
-    "imei", "iccid", "card", "ssn", "gps", "cell_id", "ip", "phone", "labelled_value",
-})
+PURE_DETECTORS = frozenset(
+    {
+        "pem",
+        "jwt",
+        "bearer",
+        "cookie",
+        "api_key",
+        "analytics_id",
+        "push_token",
+        "url_secrets",
+        "mac",
+        "ipv6",
+        "container_path",
+        "android_install_dir",
+        "email",
+        "device_name",
+        "hostname",
+        "postal_address",
+        "iban",
+        "imei",
+        "iccid",
+        "card",
+        "ssn",
+        "gps",
+        "cell_id",
+        "ip",
+        "phone",
+        "labelled_value",
+    }
+)
 
 # How a match is redacted. "generalize" falls back to "replace" for detectors that cannot generalize.
 REPLACE, REMOVE, GENERALIZE = "replace", "remove", "generalize"
@@ -48,8 +73,14 @@ class ScanCache:
         self.results[text] = (result, tuple(hits.items()))
 
 
-def scrub_text(text: str, detectors: Sequence[Detector], actions: Mapping[str, str], state: ScanState,
-               hits: Counter[str], cache: ScanCache | None = None) -> str:
+def scrub_text(
+    text: str,
+    detectors: Sequence[Detector],
+    actions: Mapping[str, str],
+    state: ScanState,
+    hits: Counter[str],
+    cache: ScanCache | None = None,
+) -> str:
     """Return ``text`` with every accepted match redacted; ``hits[detector]`` counts the redactions.
 
     ``cache`` must only ever be used with the same ``detectors`` and ``actions`` (a rule set's own list).
@@ -71,8 +102,15 @@ def scrub_text(text: str, detectors: Sequence[Detector], actions: Mapping[str, s
     return result
 
 
-def _run_detectors(text: str, lowered: str, has_digit: bool, detectors: Sequence[Detector],
-                   actions: Mapping[str, str], state: ScanState, hits: Counter[str]) -> tuple[str, bool]:
+def _run_detectors(
+    text: str,
+    lowered: str,
+    has_digit: bool,
+    detectors: Sequence[Detector],
+    actions: Mapping[str, str],
+    state: ScanState,
+    hits: Counter[str],
+) -> tuple[str, bool]:
     """The scanned text, and whether it depended on nothing but the text (no impure detector matched)."""
     pure = True
     has_digit_pair: bool | None = None  # searched once, when the first detector needs to know

@@ -57,8 +57,9 @@ class KeyRotation:
             return
         destroyed = self.keyring.destroy_expired(now)
         self.keyring.key_for(now)  # make the current period's key now, not under the first report
-        period_end = datetime.fromtimestamp((period_index(now, self.keyring.key_days) + 1)
-                                            * self.keyring.key_days * 86400, UTC)
+        period_end = datetime.fromtimestamp(
+            (period_index(now, self.keyring.key_days) + 1) * self.keyring.key_days * 86400, UTC
+        )
         self.next_check = min(now + ROTATION_CHECK, period_end)
         if destroyed:
             log.info("install_hash_keys_destroyed", extra={"periods": len(destroyed)})
@@ -86,8 +87,13 @@ def keyring_from_services(services: Any) -> HashKeyRing:
     return FileHashKeyRing(Path(settings.data_dir) / KEYRING_SUBDIR, settings.hash_key_days)
 
 
-def anonymize_report(ctx: ProcessingContext, *, rules: RuleSet | None = None, keyring: HashKeyRing | None = None,
-                     now: datetime | None = None) -> None:
+def anonymize_report(
+    ctx: ProcessingContext,
+    *,
+    rules: RuleSet | None = None,
+    keyring: HashKeyRing | None = None,
+    now: datetime | None = None,
+) -> None:
     """Rewrite ``ctx.report`` in place; set ``install_hash`` and ``scrub_version``; add the notes.
 
     ``rules`` and ``keyring`` default to what ``ctx.services`` provides (``scrub_rules`` — a

@@ -43,17 +43,67 @@ from workers.anonymize.schema import (
 _DROPPED = object()
 _ACTION_WORDS = {"replace": "replaced", "remove": "removed", "generalize": "generalized"}
 _NAME_WORD = re.compile(r"[^\W\d_][\w'’\-]*")
-_NOT_NAMES = frozenset({
-    "iphone", "ipad", "ipod", "macbook", "pro", "air", "max", "mini", "imac", "mac", "watch", "apple", "galaxy",
-    "pixel", "phone", "tablet", "de", "von", "di", "van", "da", "do", "du", "of", "the", "android", "laptop",
-    "pc", "plus", "ultra", "touch", "airpods", "studio", "kindle", "surface",
-})
-_STRUCTURED = frozenset(OBJECTS) | {"frames", "threads", "images", "breadcrumbs", "contexts", "consent",
-                                    "exception_list", "free_form"}
-_KEEP_ONLY = {id(schema): frozenset(key for key, kind in schema.items() if kind == KEEP)
-              for schema in (*OBJECTS.values(), IMAGE)}
-_PATHS = {id(schema): tuple(key for key, kind in schema.items() if kind == PATH) for schema in (*OBJECTS.values(), IMAGE)}
-_KEEP_OR_PATH = {id(schema): _KEEP_ONLY[id(schema)] | frozenset(_PATHS[id(schema)]) for schema in (*OBJECTS.values(), IMAGE)}
+_NOT_NAMES = frozenset(
+    {
+        "iphone",
+        "ipad",
+        "ipod",
+        "macbook",
+        "pro",
+        "air",
+        "max",
+        "mini",
+        "imac",
+        "mac",
+        "watch",
+        "apple",
+        "galaxy",
+        "pixel",
+        "phone",
+        "tablet",
+        "de",
+        "von",
+        "di",
+        "van",
+        "da",
+        "do",
+        "du",
+        "of",
+        "the",
+        "android",
+        "laptop",
+        "pc",
+        "plus",
+        "ultra",
+        "touch",
+        "airpods",
+        "studio",
+        "kindle",
+        "surface",
+    }
+)
+_STRUCTURED = frozenset(OBJECTS) | {
+    "frames",
+    "threads",
+    "images",
+    "breadcrumbs",
+    "contexts",
+    "consent",
+    "exception_list",
+    "free_form",
+}
+_KEEP_ONLY = {
+    id(schema): frozenset(key for key, kind in schema.items() if kind == KEEP)
+    for schema in (*OBJECTS.values(), IMAGE)
+}
+_PATHS = {
+    id(schema): tuple(key for key, kind in schema.items() if kind == PATH)
+    for schema in (*OBJECTS.values(), IMAGE)
+}
+_KEEP_OR_PATH = {
+    id(schema): _KEEP_ONLY[id(schema)] | frozenset(_PATHS[id(schema)])
+    for schema in (*OBJECTS.values(), IMAGE)
+}
 _SCHEMA_INSTALL_ID_PRIORITY = 1000  # device.id ranks after every configured install-id key name
 
 
@@ -284,7 +334,12 @@ class ReportWalker:
             if len(self.rules.key_cache) < 50_000:
                 self.rules.key_cache[key] = cached
         for rule, count in cached[1]:
-            self.note(rule, f"{parent}.{cached[0]}(key)" if parent else f"{cached[0]}(key)", self._action_word(rule), count)
+            self.note(
+                rule,
+                f"{parent}.{cached[0]}(key)" if parent else f"{cached[0]}(key)",
+                self._action_word(rule),
+                count,
+            )
         return cached[0]
 
     def _free_into(self, container: Any, slot: Any, value: Any, path: str) -> None:
@@ -385,8 +440,16 @@ class ReportWalker:
         # in the report's text are looked for string by string.
         pending = [(*site, True) for site in self._apple_reports] + [(*site, False) for site in self._texts]
         everything = "\n".join(container[slot] for container, slot, _path, _apple in pending).lower()
-        present = [value for value in (value.lower() for value in identity_values_worth_removing(
-                   self.state.known_values | self.state.known_name_parts)) if value in everything]
+        present = [
+            value
+            for value in (
+                value.lower()
+                for value in identity_values_worth_removing(
+                    self.state.known_values | self.state.known_name_parts
+                )
+            )
+            if value in everything
+        ]
         with_known: list[Detector] | None = None
         for container, slot, path, is_apple_report in pending:
             text = container[slot]

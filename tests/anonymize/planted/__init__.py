@@ -33,6 +33,13 @@ def load_planted(directory: Path = CORPUS_DIR) -> list[PlantedCase]:
         name = expect_file.name.removesuffix(".expect.json")
         expect = json.loads(expect_file.read_text(encoding="utf-8"))
         report = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
-        cases.append(PlantedCase(name, report, tuple(expect["planted"]), tuple(expect["debug_values"]),
-                                 bool(expect.get("has_install_id"))))
+        cases.append(
+            PlantedCase(
+                name,
+                report,
+                tuple(expect["planted"]),
+                tuple(expect["debug_values"]),
+                bool(expect.get("has_install_id")),
+            )
+        )
     return cases

@@ -20,8 +20,14 @@ from workers.anonymize.detectors.network import ipv4_detector, network_detectors
 from workers.anonymize.detectors.numbers import number_detectors
 from workers.anonymize.detectors.paths import path_detectors
 
-__all__ = ["Detector", "ScanState", "compact_id", "free_text_detectors", "path_detectors",
-           "known_identity_detector"]
+__all__ = [
+    "Detector",
+    "ScanState",
+    "compact_id",
+    "free_text_detectors",
+    "path_detectors",
+    "known_identity_detector",
+]
 
 
 def free_text_detectors(key_is_sensitive: KeyIsSensitive, key_tokens: KeyTokens) -> list[Detector]:

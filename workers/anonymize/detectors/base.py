@@ -17,8 +17,12 @@ class ScanState:
     """What one report's scan has learnt: ids that are debugging data, and identity values seen so far."""
 
     debug_ids: set[str] = field(default_factory=set)  # compact lower-case hex of image and report ids
-    known_values: set[str] = field(default_factory=set)  # values taken from identity fields, removed everywhere
-    known_name_parts: set[str] = field(default_factory=set)  # parts of personal names, matched case-sensitively
+    known_values: set[str] = field(
+        default_factory=set
+    )  # values taken from identity fields, removed everywhere
+    known_name_parts: set[str] = field(
+        default_factory=set
+    )  # parts of personal names, matched case-sensitively
 
     def add_debug_id(self, value: object) -> None:
         """Remember a debug id, code id, image uuid or report id so free text may mention it."""
@@ -59,7 +63,8 @@ class Detector:
     gate: str | tuple[str, ...] = ""
     gate_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     prefilter: tuple[int, tuple[str, ...], Callable[[str], object] | None] = field(
-        init=False, repr=False, compare=False, default=(0, (), None))
+        init=False, repr=False, compare=False, default=(0, (), None)
+    )
 
     def __post_init__(self) -> None:
         # A gate is a short pattern without lookbehinds; searching it is far cheaper than the full

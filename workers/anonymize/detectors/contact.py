@@ -73,18 +73,42 @@ def contact_detectors() -> list[Detector]:
     """E-mail first (it contains dots and digits the later detectors would otherwise chew on)."""
     return [
         Detector("email", "contact", EMAIL, "[email]", needs=("@", "%40")),
-        Detector("device_name", "device_naming", DEVICE_NAME, "[device-name]", needs=("'s ", "’s ", " de ",
-                 " von ", " di ", " van ", " da ", " do ", " du ", " of ")),
-        Detector("hostname", "network", HOSTNAME, "[host]", needs=("-", "."),
-                 gate=r"-(?:iphone|ipad|macbook|imac|mac-|android|galaxy)|\.local|\.lan\b|\.home\b|\.internal"
-                      r"|desktop-|laptop-|win-|android-[0-9a-f]"),
-        Detector("postal_address", "contact", POSTAL_ADDRESS, "[address]", needs_digit=True,
-                 gate=(r"\d(?:[ ,]+[a-zäöü]|[a-z]{2}\b|\d{4})", r"stra|str\.|weg |gasse|platz|allee|ring ")),
+        Detector(
+            "device_name",
+            "device_naming",
+            DEVICE_NAME,
+            "[device-name]",
+            needs=("'s ", "’s ", " de ", " von ", " di ", " van ", " da ", " do ", " du ", " of "),
+        ),
+        Detector(
+            "hostname",
+            "network",
+            HOSTNAME,
+            "[host]",
+            needs=("-", "."),
+            gate=r"-(?:iphone|ipad|macbook|imac|mac-|android|galaxy)|\.local|\.lan\b|\.home\b|\.internal"
+            r"|desktop-|laptop-|win-|android-[0-9a-f]",
+        ),
+        Detector(
+            "postal_address",
+            "contact",
+            POSTAL_ADDRESS,
+            "[address]",
+            needs_digit=True,
+            gate=(r"\d(?:[ ,]+[a-zäöü]|[a-z]{2}\b|\d{4})", r"stra|str\.|weg |gasse|platz|allee|ring "),
+        ),
     ]
 
 
 def phone_detector() -> Detector:
     """Phone numbers run after card, IBAN, IMEI and IP detectors so those keep their own labels."""
-    return Detector("phone", "contact", PHONE, "[phone]", needs_digit_pair=True,
-                    gate=r"\d[ .\-/)]\(?\d|\+\d|\(\d|phone|tel|mobile|cell|msisdn|sms|whatsapp|fax", accept=_accept_phone,
-                    group="last")
+    return Detector(
+        "phone",
+        "contact",
+        PHONE,
+        "[phone]",
+        needs_digit_pair=True,
+        gate=r"\d[ .\-/)]\(?\d|\+\d|\(\d|phone|tel|mobile|cell|msisdn|sms|whatsapp|fax",
+        accept=_accept_phone,
+        group="last",
+    )

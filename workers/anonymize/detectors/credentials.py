@@ -8,8 +8,10 @@ from workers.anonymize.detectors.base import Detector, ScanState
 
 PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----(?:.*?-----END [A-Z0-9 ]+-----|.*\Z)", re.DOTALL)
 JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*")
-AUTH_SCHEME = re.compile(r"\b(?:bearer|basic|digest|token|negotiate|apikey)[ \t]+(?P<secret>[A-Za-z0-9._~+/=\-]{8,})",
-                         re.IGNORECASE)
+AUTH_SCHEME = re.compile(
+    r"\b(?:bearer|basic|digest|token|negotiate|apikey)[ \t]+(?P<secret>[A-Za-z0-9._~+/=\-]{8,})",
+    re.IGNORECASE,
+)
 # Vendor key shapes (AWS, Google, Stripe, GitHub, GitLab, Slack, SendGrid, Twilio) found under any key name.
 API_KEY = re.compile(
     r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
@@ -40,11 +42,25 @@ def credential_detectors() -> list[Detector]:
     return [
         Detector("pem", "credentials", PEM, "[pem]", needs=("-----begin",)),
         Detector("jwt", "credentials", JWT, "[jwt]", needs=("eyj",)),
-        Detector("bearer", "credentials", AUTH_SCHEME, "[token]", needs=("bearer", "basic", "digest", "token",
-                 "negotiate", "apikey"), accept=_accept_auth_scheme, group="secret"),
+        Detector(
+            "bearer",
+            "credentials",
+            AUTH_SCHEME,
+            "[token]",
+            needs=("bearer", "basic", "digest", "token", "negotiate", "apikey"),
+            accept=_accept_auth_scheme,
+            group="secret",
+        ),
         Detector("cookie", "credentials", COOKIE_HEADER, "[cookie]", needs=("cookie",), group="value"),
-        Detector("api_key", "credentials", API_KEY, "[api-key]",
-                 gate=r"akia|asia|aiza|k_live_|k_test_|gh[pousr]_|glpat-|xox[abprs]-|sg\.|sk[0-9a-f]{32}"),
-        Detector("analytics_id", "hardware_id", ANALYTICS_ID, "[ad-id]", needs_digit=True, gate=r"ga\d\.\d\."),
+        Detector(
+            "api_key",
+            "credentials",
+            API_KEY,
+            "[api-key]",
+            gate=r"akia|asia|aiza|k_live_|k_test_|gh[pousr]_|glpat-|xox[abprs]-|sg\.|sk[0-9a-f]{32}",
+        ),
+        Detector(
+            "analytics_id", "hardware_id", ANALYTICS_ID, "[ad-id]", needs_digit=True, gate=r"ga\d\.\d\."
+        ),
         Detector("push_token", "credentials", PUSH_TOKEN, "[push-token]", needs=(":apa91b",)),
     ]

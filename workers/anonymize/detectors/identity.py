@@ -16,7 +16,9 @@ from urllib.parse import quote, quote_plus
 
 from workers.anonymize.detectors.base import Detector, ScanState, compact_id
 
-UUID = re.compile(r"(?<![\w\-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![\w\-])")
+UUID = re.compile(
+    r"(?<![\w\-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![\w\-])"
+)
 
 LABELLED = re.compile(
     r"(?<![\w\"'])(?P<quote>[\"']?)(?P<key>[A-Za-z][\w.\-]{0,40}?)(?P=quote)[ \t]*[:=][ \t]*"
@@ -25,14 +27,34 @@ LABELLED = re.compile(
 )
 # After a name-like key, a value may continue over capitalised words ("name: Jane Q. Doe").
 _NAME_CONTINUATION = re.compile(r"(?:[ ][A-Z][\w'’.\-]*){1,3}")
-_NAME_KEY_TOKENS = frozenset({"name", "owner", "user", "username", "customer", "contact", "recipient", "sender"})
+_NAME_KEY_TOKENS = frozenset(
+    {"name", "owner", "user", "username", "customer", "contact", "recipient", "sender"}
+)
 
 # Characters ``quote`` never encodes: a value made only of them is its own URL-encoded form.
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~\-]*")
 
 # Values too common to remove from every string when they appear in an identity field.
-_TRIVIAL_VALUES = frozenset({"true", "false", "null", "none", "nil", "yes", "no", "unknown", "n/a", "anonymous",
-                             "guest", "user", "test", "admin", "default", "undefined"})
+_TRIVIAL_VALUES = frozenset(
+    {
+        "true",
+        "false",
+        "null",
+        "none",
+        "nil",
+        "yes",
+        "no",
+        "unknown",
+        "n/a",
+        "anonymous",
+        "guest",
+        "user",
+        "test",
+        "admin",
+        "default",
+        "undefined",
+    }
+)
 
 KeyIsSensitive = Callable[[str], bool]
 KeyTokens = Callable[[str], tuple[str, ...]]
@@ -44,8 +66,15 @@ def _accept_uuid(match: re.Match[str], state: ScanState) -> bool:
 
 def uuid_detector() -> Detector:
     """UUIDs in free text are treated as install or advertising ids unless they are debugging data."""
-    return Detector("uuid_like_install_id", "install_id", UUID, "[id]", needs_digit=True, gate=r"-[0-9a-f]{4}-[0-9a-f]{4}-",
-                    accept=_accept_uuid)
+    return Detector(
+        "uuid_like_install_id",
+        "install_id",
+        UUID,
+        "[id]",
+        needs_digit=True,
+        gate=r"-[0-9a-f]{4}-[0-9a-f]{4}-",
+        accept=_accept_uuid,
+    )
 
 
 def labelled_value_detector(key_is_sensitive: KeyIsSensitive, key_tokens: KeyTokens) -> Detector:
@@ -55,8 +84,16 @@ def labelled_value_detector(key_is_sensitive: KeyIsSensitive, key_tokens: KeyTok
         value = match.group("value").strip("\"'")
         return bool(value) and not value.startswith("[") and key_is_sensitive(match.group("key"))
 
-    return Detector("labelled_value", "sensitive_key", LABELLED, "[redacted]", needs=(":", "="), accept=accept,
-                    group="value", extend=lambda match: extend_name_value(match, key_tokens))
+    return Detector(
+        "labelled_value",
+        "sensitive_key",
+        LABELLED,
+        "[redacted]",
+        needs=(":", "="),
+        accept=accept,
+        group="value",
+        extend=lambda match: extend_name_value(match, key_tokens),
+    )
 
 
 def extend_name_value(match: re.Match[str], key_tokens: KeyTokens) -> int:

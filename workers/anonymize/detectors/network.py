@@ -9,8 +9,11 @@ from workers.anonymize.detectors.base import Detector, ScanState
 
 IPV4 = re.compile(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?!\w|\.\d)")
 # Words that, just before a dotted quad, say it is an address rather than a version number.
-_IP_CONTEXT = re.compile(r"(?:ip|addr|address|host|from|client|remote|server|peer|connect(?:ed|ing)?(?: to)?|"
-                         r"forwarded(?:-for)?|dns|gateway|router|//|@)[\s:=\[\"']*$", re.IGNORECASE)
+_IP_CONTEXT = re.compile(
+    r"(?:ip|addr|address|host|from|client|remote|server|peer|connect(?:ed|ing)?(?: to)?|"
+    r"forwarded(?:-for)?|dns|gateway|router|//|@)[\s:=\[\"']*$",
+    re.IGNORECASE,
+)
 
 
 def _accept_ipv4(match: re.Match[str], state: ScanState) -> bool:
@@ -22,7 +25,7 @@ def _accept_ipv4(match: re.Match[str], state: ScanState) -> bool:
     looks_like_version = octets[0] < 10 and all(octet < 100 for octet in octets[1:])
     if not looks_like_version:
         return True
-    before = match.string[max(0, match.start() - 24):match.start()]
+    before = match.string[max(0, match.start() - 24) : match.start()]
     return bool(_IP_CONTEXT.search(before))
 
 
@@ -51,8 +54,9 @@ MAC = re.compile(
 )
 
 URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>\\^`{|}]+")
-_URL_PARTS = re.compile(r"(?P<scheme>[^:]+://)(?:(?P<userinfo>[^/?#@]*)@)?(?P<rest>[^?#]*)(?P<secret>[?#].*)?",
-                        re.DOTALL)
+_URL_PARTS = re.compile(
+    r"(?P<scheme>[^:]+://)(?:(?P<userinfo>[^/?#@]*)@)?(?P<rest>[^?#]*)(?P<secret>[?#].*)?", re.DOTALL
+)
 
 
 def _url_has_secrets(match: re.Match[str], state: ScanState) -> bool:
@@ -79,14 +83,38 @@ def strip_url_secrets(match: re.Match[str], state: ScanState) -> str:
 def network_detectors() -> list[Detector]:
     """URL secrets first so that credentials inside URLs disappear with the query string they sit in."""
     return [
-        Detector("url_secrets", "credentials", URL, "[url]", needs=("://",), accept=_url_has_secrets,
-                 generalize=strip_url_secrets),
-        Detector("mac", "network", MAC, "[mac]", needs=(":", "-", "."),
-                 gate=r"[:.\-](?:[0-9a-f]{2}[:\-]|[0-9a-f]{4}\.)"),  # a separator, two or four hex digits, another
-        Detector("ipv6", "network", IPV6, "[ip]", needs_digit=True, needs=(":",), gate=r":(?::|[0-9a-f]{1,4}:)", accept=_accept_ipv6),
+        Detector(
+            "url_secrets",
+            "credentials",
+            URL,
+            "[url]",
+            needs=("://",),
+            accept=_url_has_secrets,
+            generalize=strip_url_secrets,
+        ),
+        Detector(
+            "mac",
+            "network",
+            MAC,
+            "[mac]",
+            needs=(":", "-", "."),
+            gate=r"[:.\-](?:[0-9a-f]{2}[:\-]|[0-9a-f]{4}\.)",
+        ),  # a separator, two or four hex digits, another
+        Detector(
+            "ipv6",
+            "network",
+            IPV6,
+            "[ip]",
+            needs_digit=True,
+            needs=(":",),
+            gate=r":(?::|[0-9a-f]{1,4}:)",
+            accept=_accept_ipv6,
+        ),
     ]
 
 
 def ipv4_detector() -> Detector:
     """IPv4 runs after URL stripping and before phone numbers (a dotted quad is not a phone number)."""
-    return Detector("ip", "network", IPV4, "[ip]", needs_digit_pair=True, gate=r"\d\.\d+\.\d", accept=_accept_ipv4)
+    return Detector(
+        "ip", "network", IPV4, "[ip]", needs_digit_pair=True, gate=r"\d\.\d+\.\d", accept=_accept_ipv4
+    )

@@ -25,7 +25,9 @@ GPS = re.compile(
     r"(?<![\w.])(?P<lat>-?\d{1,2}\.\d{3,})[ ]*,[ ]*(?P<lon>-?\d{1,3}\.\d{3,})(?!\w|\.\d)"
     r"|\b\d{1,3}(?:\.\d+)?°[ ]?(?:\d{1,2}(?:\.\d+)?['′][ ]?)?(?:\d{1,2}(?:\.\d+)?[\"″][ ]?)?[NSEWnsew]\b"
 )
-CELL_ID = re.compile(r"\b(?:cell[ _-]?id|cid|lac|tac|eci|nci)[ \t]*[:=][ \t]*(?P<value>\d{2,12})\b", re.IGNORECASE)
+CELL_ID = re.compile(
+    r"\b(?:cell[ _-]?id|cid|lac|tac|eci|nci)[ \t]*[:=][ \t]*(?P<value>\d{2,12})\b", re.IGNORECASE
+)
 
 
 def _accept_card(match: re.Match[str], state: ScanState) -> bool:
@@ -50,11 +52,41 @@ def _accept_gps(match: re.Match[str], state: ScanState) -> bool:
 def number_detectors() -> list[Detector]:
     """IBAN, IMEI and ICCID before cards (a 15-digit Luhn number is more likely an IMEI than an Amex card)."""
     return [
-        Detector("iban", "financial", IBAN, "[iban]", needs_digit_pair=True, gate=r"\d\d{3}", accept=_accept_iban),
-        Detector("imei", "hardware_id", IMEI, "[imei]", needs_digit_pair=True, gate=r"\d\d{5}", accept=_accept_imei),
-        Detector("iccid", "hardware_id", ICCID, "[iccid]", needs_digit_pair=True, gate=r"89\d{16}", accept=_accept_imei),
-        Detector("card", "financial", CARD, "[card]", needs_digit_pair=True, gate=r"\d\d{3}", accept=_accept_card),
-        Detector("ssn", "financial", SSN, "[ssn]", needs_digit_pair=True, gate=r"\d-\d\d-\d|ssn|social", group="last"),
+        Detector(
+            "iban", "financial", IBAN, "[iban]", needs_digit_pair=True, gate=r"\d\d{3}", accept=_accept_iban
+        ),
+        Detector(
+            "imei", "hardware_id", IMEI, "[imei]", needs_digit_pair=True, gate=r"\d\d{5}", accept=_accept_imei
+        ),
+        Detector(
+            "iccid",
+            "hardware_id",
+            ICCID,
+            "[iccid]",
+            needs_digit_pair=True,
+            gate=r"89\d{16}",
+            accept=_accept_imei,
+        ),
+        Detector(
+            "card", "financial", CARD, "[card]", needs_digit_pair=True, gate=r"\d\d{3}", accept=_accept_card
+        ),
+        Detector(
+            "ssn",
+            "financial",
+            SSN,
+            "[ssn]",
+            needs_digit_pair=True,
+            gate=r"\d-\d\d-\d|ssn|social",
+            group="last",
+        ),
         Detector("gps", "location", GPS, "[gps]", needs_digit=True, gate=r"\.\d{3}|°", accept=_accept_gps),
-        Detector("cell_id", "location", CELL_ID, "[cell]", needs_digit_pair=True, gate=r"cell|cid|lac|tac|eci|nci", group="value"),
+        Detector(
+            "cell_id",
+            "location",
+            CELL_ID,
+            "[cell]",
+            needs_digit_pair=True,
+            gate=r"cell|cid|lac|tac|eci|nci",
+            group="value",
+        ),
     ]

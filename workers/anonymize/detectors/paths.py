@@ -19,7 +19,6 @@ HOME_DIR = re.compile(
     r"(?P<prefix>(?<![\w.])(?:/private)?/(?:Users|home|var/home|export/home)/)(?P<owner>[^/\s\"'<>:;,()]+)"
     r"|(?P<winprefix>\b[A-Za-z]:(?:\\\\|\\|/)+(?i:Users|Documents and Settings)(?:\\\\|\\|/)+)"
     r"(?P<winowner>[^\\/\"'<>:;,*?|\r\n]+?(?=\\|/)|[^\\/\s\"'<>:;,*?|]+)",
-
 )
 CONTAINER_ID = re.compile(
     r"(?<=[/\\])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?=[/\\]|$|[\s\"'),;])"
@@ -64,11 +63,31 @@ def generalize_android_dir(match: re.Match[str], state: ScanState) -> str:
 def path_detectors() -> list[Detector]:
     """Home directories, container ids and Android install dirs, all generalized by default."""
     return [
-        Detector("userpath", "account_identity", HOME_DIR, "<user>", needs=("/users/", "/home/", "\\users\\", "\\users/", "/users\\", "documents and settings"),
-                 accept=_accept_home, generalize=generalize_home),
-        Detector("container_path", "install_id", CONTAINER_ID, "<uuid>", needs=("-",), gate=r"-[0-9a-f]{4}-[0-9a-f]{4}-",
-                 generalize=generalize_container),
-        Detector("android_install_dir", "install_id", ANDROID_RANDOM_DIR, "<random>", needs=("/",),
-                 gate=r"~~|==(?:/|$)",  # Android pads the random part
-                 generalize=generalize_android_dir),
+        Detector(
+            "userpath",
+            "account_identity",
+            HOME_DIR,
+            "<user>",
+            needs=("/users/", "/home/", "\\users\\", "\\users/", "/users\\", "documents and settings"),
+            accept=_accept_home,
+            generalize=generalize_home,
+        ),
+        Detector(
+            "container_path",
+            "install_id",
+            CONTAINER_ID,
+            "<uuid>",
+            needs=("-",),
+            gate=r"-[0-9a-f]{4}-[0-9a-f]{4}-",
+            generalize=generalize_container,
+        ),
+        Detector(
+            "android_install_dir",
+            "install_id",
+            ANDROID_RANDOM_DIR,
+            "<random>",
+            needs=("/",),
+            gate=r"~~|==(?:/|$)",  # Android pads the random part
+            generalize=generalize_android_dir,
+        ),
     ]
