@@ -48,6 +48,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check crashsvc workers config tests bench
+	$(BIN)/ruff format --check crashsvc workers config tests bench
 
 bench: install
 	@echo "see bench/README.md: each benchmark is run on its own"
