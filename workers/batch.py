@@ -35,7 +35,7 @@ from crashsvc.services import Services
 from workers import pipeline
 from workers.context import ProcessingContext
 from workers.jobs import ProcessingFailed, TransientFailure
-from workers.store import StoredReport, count_reports_in_groups, insert_reports
+from workers.store import StoredReport, count_reports_in_groups, follow_merges, insert_reports
 
 log = logging.getLogger("crashsvc.worker")
 
@@ -148,7 +148,7 @@ def _store_all(services: Services, contexts: list[ProcessingContext]) -> dict[st
     outcomes: dict[str, Outcome] = {}
     try:
         with services.db.write_sessions() as session, session.begin():
-            inserted = _insert_all(session, contexts, outcomes)
+            inserted = follow_merges(session, _insert_all(session, contexts, outcomes))
             count_reports_in_groups(session, [(report.group_id, report) for report in inserted])
     except SQLAlchemyError as error:
         if not is_transient_database_error(error):

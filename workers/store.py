@@ -12,11 +12,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crashsvc.groups.counters import count_reports, existing_groups, group_for_signature, uncount_report
+from crashsvc.groups.counters import (
+    MAX_MERGE_HOPS,
+    count_reports,
+    existing_groups,
+    group_for_signature,
+    uncount_report,
+)
 from crashsvc.groups.lifecycle import regress_if_resolved
 from crashsvc.models import Group, Report, ReportMissingSymbol
 from crashsvc.symbols.catalog import missing_symbol_rows
@@ -96,9 +102,48 @@ def add_report(session: Session, ctx: ProcessingContext) -> int:
 
     Raises ``IntegrityError`` when the report id is already stored.
     """
-    [report] = insert_reports(session, [ctx])
+    [report] = follow_merges(session, insert_reports(session, [ctx]))
     count_reports_in_groups(session, [(report.group_id, report)])
     return report.group_id
+
+
+def follow_merges(session: Session, reports: list[StoredReport]) -> list[StoredReport]:
+    """Lock the reports' groups and move each report whose group was merged meanwhile into the target.
+
+    Why: groups are looked up without a lock, and on PostgreSQL a merge can commit between that
+    look-up and the count; the report would then be counted into the merged source, where no
+    list shows it. Once this transaction holds the group rows (``FOR UPDATE``, id order, as the
+    merge and the counting lock them), ``merged_into_id`` is what any merge committed, and a merge
+    that starts later waits and moves these reports itself. SQLite needs none of it: a store holds
+    the write lock from its first read, so no merge commits in between.
+    """
+    if not reports or session.get_bind().dialect.name != "postgresql":
+        return reports
+    target_of: dict[int, int] = {}
+    pending = {report.group_id for report in reports}
+    for _ in range(MAX_MERGE_HOPS):
+        rows = session.execute(
+            select(Group.id, Group.merged_into_id)
+            .where(Group.id.in_(pending))
+            .order_by(Group.id)
+            .with_for_update()
+        ).all()
+        pending = {merged_into for _group, merged_into in rows if merged_into is not None}
+        target_of.update((group_id, merged_into) for group_id, merged_into in rows if merged_into is not None)
+        if not pending:
+            break
+    if not target_of:
+        return reports
+    moved = []
+    for report in reports:
+        group_id = report.group_id
+        for _ in range(MAX_MERGE_HOPS):
+            group_id = target_of.get(group_id, group_id)
+        if group_id != report.group_id:
+            session.execute(update(REPORTS).where(REPORTS.c.id == report.id).values(group_id=group_id))
+            report = report._replace(group_id=group_id)
+        moved.append(report)
+    return moved
 
 
 def insert_reports(

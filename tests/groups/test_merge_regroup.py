@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crashsvc.cli import main
 from crashsvc.groups import lifecycle, queries
@@ -112,3 +113,70 @@ def test_signatures_cli(factory, monkeypatch):
     assert json.loads(moved.output)["moved"] == 0  # --now regroups with the default algorithm: nothing moves
     regroup = runner.invoke(main, ["signatures", "regroup", "--algorithm", "sig:test", "--json"])
     assert json.loads(regroup.output)["moved"] == 1
+
+
+def _merge_between_look_up_and_insert(factory, monkeypatch, target_id: int, source_id: int) -> list[int]:
+    """Make the next store commit a merge of ``source_id`` into ``target_id`` right after the worker
+    looked its group up (unlocked) and before it inserts and counts: the PostgreSQL race."""
+    from workers import store as store_module
+
+    resolve = store_module.find_or_create_groups
+    merged: list[int] = []
+
+    def resolve_then_merge(session, contexts, groups):
+        resolve(session, contexts, groups)
+        if not merged:
+            with factory.services.db.transaction() as other:
+                lifecycle.merge_groups(
+                    other, other.get(Group, target_id), [other.get(Group, source_id)], user=None
+                )
+            merged.append(source_id)
+
+    monkeypatch.setattr(store_module, "find_or_create_groups", resolve_then_merge)
+    return merged
+
+
+def test_a_report_stored_while_its_group_is_merged_lands_in_the_target(factory, monkeypatch):
+    if factory.services.db.is_sqlite:
+        pytest.skip(
+            "SQLite: a store holds the write lock from its first read, so no merge commits in between"
+        )
+    from tests.purge.helpers import assert_consistent
+
+    app_id = factory.app_row().id
+    target = store(factory, app_id=app_id, install="i1")
+    source = store(factory, app_id=app_id, install="i2", bug="B")
+    merged = _merge_between_look_up_and_insert(factory, monkeypatch, target, source)
+    assert store(factory, app_id=app_id, install="i3", bug="B") == target
+    assert merged == [source], "the merge did not run between look-up and insert: no race was tested"
+    assert (snapshot(factory, target)["count"], snapshot(factory, target)["installs"]) == (3, 3)
+    assert snapshot(factory, source)["count"] == 0
+    with factory.services.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Report).where(Report.group_id == source)) == 0
+    assert_consistent(factory.services.db)
+
+
+def test_a_batch_stored_while_its_group_is_merged_lands_in_the_target(client, factory, monkeypatch):
+    if factory.services.db.is_sqlite:
+        pytest.skip(
+            "SQLite: a store holds the write lock from its first read, so no merge commits in between"
+        )
+    from tests.purge.helpers import assert_consistent, post_reports
+    from workers.batch import process_reports
+
+    app_row = factory.app_row()
+    target = store(factory, app_id=app_row.id, install="i1", bug="Target")
+    [first] = post_reports(client, factory, app_row, 1, kinds=1)
+    factory.process_queue()
+    with factory.services.db.sessions() as session:
+        source = session.scalar(select(Report.group_id).where(Report.id == first["id"]))
+    merged = _merge_between_look_up_and_insert(factory, monkeypatch, target, source)
+    answers = post_reports(client, factory, app_row, 3, kinds=1)
+    outcomes = process_reports(factory.services, [answer["id"] for answer in answers])
+    assert merged == [source], "the merge did not run between look-up and insert: no race was tested"
+    assert {outcome.result for outcome in outcomes.values()} == {"stored"}, outcomes
+    with factory.services.db.sessions() as session:
+        groups = set(session.scalars(select(Report.group_id)))
+    assert groups == {target}
+    assert snapshot(factory, target)["count"] == 5 and snapshot(factory, source)["count"] == 0
+    assert_consistent(factory.services.db)
