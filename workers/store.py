@@ -42,6 +42,9 @@ class StoredReport(NamedTuple):
     os_version: str | None
     device_model: str | None
     install_hash: str | None
+    signature_key: tuple[int, str, str] | None = (
+        None  # (app, algorithm, hash): what follow_merges re-resolves
+    )
 
 
 def _occurred_at(report: dict[str, Any]) -> datetime | None:
@@ -108,42 +111,52 @@ def add_report(session: Session, ctx: ProcessingContext) -> int:
 
 
 def follow_merges(session: Session, reports: list[StoredReport]) -> list[StoredReport]:
-    """Lock the reports' groups and move each report whose group was merged meanwhile into the target.
+    """Lock the reports' groups, then move each report whose group a merge or unmerge changed meanwhile.
 
-    Why: groups are looked up without a lock, and on PostgreSQL a merge can commit between that
-    look-up and the count; the report would then be counted into the merged source, where no
-    list shows it. Once this transaction holds the group rows (``FOR UPDATE``, id order, as the
-    merge and the counting lock them), ``merged_into_id`` is what any merge committed, and a merge
-    that starts later waits and moves these reports itself. SQLite needs none of it: a store holds
-    the write lock from its first read, so no merge commits in between.
+    Why: groups are looked up without a lock, and on PostgreSQL a merge (or an unmerge) can commit
+    between that look-up and the count; the report would then be counted into a merged source, where
+    no list shows it (or stay in the target its source was just taken back from). Once this
+    transaction holds the group rows (``FOR UPDATE``, id order, as merges and the counting lock them),
+    looking the signatures up again sees what any merge or unmerge of those groups committed, and one
+    that starts later waits and moves these reports itself. A group found only now is locked in
+    turn and the look-up repeated. SQLite needs none of it: a store holds the write lock from its
+    first read, so nothing commits in between.
     """
     if not reports or session.get_bind().dialect.name != "postgresql":
         return reports
-    target_of: dict[int, int] = {}
-    pending = {report.group_id for report in reports}
+    group_of = {report.id: report.group_id for report in reports}
+    locked: set[int] = set()
     for _ in range(MAX_MERGE_HOPS):
-        rows = session.execute(
-            select(Group.id, Group.merged_into_id)
-            .where(Group.id.in_(pending))
-            .order_by(Group.id)
-            .with_for_update()
-        ).all()
-        pending = {merged_into for _group, merged_into in rows if merged_into is not None}
-        target_of.update((group_id, merged_into) for group_id, merged_into in rows if merged_into is not None)
-        if not pending:
+        unlocked = set(group_of.values()) - locked
+        if not unlocked:
             break
-    if not target_of:
-        return reports
+        session.execute(select(Group.id).where(Group.id.in_(unlocked)).order_by(Group.id).with_for_update())
+        locked |= unlocked
+        current = _groups_of_signatures(session, reports)
+        group_of = {report.id: current.get(report.signature_key, group_of[report.id]) for report in reports}
     moved = []
     for report in reports:
-        group_id = report.group_id
-        for _ in range(MAX_MERGE_HOPS):
-            group_id = target_of.get(group_id, group_id)
-        if group_id != report.group_id:
-            session.execute(update(REPORTS).where(REPORTS.c.id == report.id).values(group_id=group_id))
-            report = report._replace(group_id=group_id)
+        if group_of[report.id] != report.group_id:
+            session.execute(
+                update(REPORTS).where(REPORTS.c.id == report.id).values(group_id=group_of[report.id])
+            )
+            report = report._replace(group_id=group_of[report.id])
         moved.append(report)
     return moved
+
+
+def _groups_of_signatures(session: Session, reports: list[StoredReport]) -> dict[tuple[int, str, str], int]:
+    """The group each report's signature leads to now (merges followed), one query per app and algorithm."""
+    scopes: dict[tuple[int, str], set[str]] = {}
+    for report in reports:
+        if report.signature_key and report.signature_key[1] and report.signature_key[2]:
+            app_id, algorithm, signature_hash = report.signature_key
+            scopes.setdefault((app_id, algorithm), set()).add(signature_hash)
+    found = {}
+    for (app_id, algorithm), hashes in sorted(scopes.items()):
+        for signature_hash, group_id in existing_groups(session, app_id, algorithm, sorted(hashes)).items():
+            found[(app_id, algorithm, signature_hash)] = group_id
+    return found
 
 
 def insert_reports(
@@ -175,8 +188,9 @@ def insert_reports(
             values["os_version"],
             values["device_model"],
             values["install_hash"],
+            _group_key(ctx),
         )
-        for values in rows
+        for values, ctx in zip(rows, contexts, strict=True)
     ]
 
 

@@ -115,9 +115,12 @@ def test_signatures_cli(factory, monkeypatch):
     assert json.loads(regroup.output)["moved"] == 1
 
 
-def _merge_between_look_up_and_insert(factory, monkeypatch, target_id: int, source_id: int) -> list[int]:
-    """Make the next store commit a merge of ``source_id`` into ``target_id`` right after the worker
-    looked its group up (unlocked) and before it inserts and counts: the PostgreSQL race."""
+def _merge_between_look_up_and_insert(
+    factory, monkeypatch, target_id: int, source_id: int, *, unmerge: bool = False
+) -> list[int]:
+    """Make the next store commit a merge of ``source_id`` into ``target_id`` (or, with ``unmerge``,
+    undo the merges into ``target_id``) right after the worker looked its group up (unlocked) and
+    before it inserts and counts: the PostgreSQL race."""
     from workers import store as store_module
 
     resolve = store_module.find_or_create_groups
@@ -127,9 +130,12 @@ def _merge_between_look_up_and_insert(factory, monkeypatch, target_id: int, sour
         resolve(session, contexts, groups)
         if not merged:
             with factory.services.db.transaction() as other:
-                lifecycle.merge_groups(
-                    other, other.get(Group, target_id), [other.get(Group, source_id)], user=None
-                )
+                if unmerge:
+                    lifecycle.unmerge_group(other, other.get(Group, target_id), user=None)
+                else:
+                    lifecycle.merge_groups(
+                        other, other.get(Group, target_id), [other.get(Group, source_id)], user=None
+                    )
             merged.append(source_id)
 
     monkeypatch.setattr(store_module, "find_or_create_groups", resolve_then_merge)
@@ -179,4 +185,23 @@ def test_a_batch_stored_while_its_group_is_merged_lands_in_the_target(client, fa
         groups = set(session.scalars(select(Report.group_id)))
     assert groups == {target}
     assert snapshot(factory, target)["count"] == 5 and snapshot(factory, source)["count"] == 0
+    assert_consistent(factory.services.db)
+
+
+def test_a_report_stored_while_its_source_is_unmerged_goes_back_with_it(factory, monkeypatch):
+    if factory.services.db.is_sqlite:
+        pytest.skip(
+            "SQLite: a store holds the write lock from its first read, so no unmerge commits in between"
+        )
+    from tests.purge.helpers import assert_consistent
+
+    app_id = factory.app_row().id
+    target = store(factory, app_id=app_id, install="i1")
+    source = store(factory, app_id=app_id, install="i2", bug="B")
+    with factory.services.db.transaction() as session:
+        lifecycle.merge_groups(session, session.get(Group, target), [session.get(Group, source)], user=None)
+    unmerged = _merge_between_look_up_and_insert(factory, monkeypatch, target, source, unmerge=True)
+    assert store(factory, app_id=app_id, install="i3", bug="B") == source
+    assert unmerged == [source], "the unmerge did not run between look-up and insert: no race was tested"
+    assert snapshot(factory, target)["count"] == 1 and snapshot(factory, source)["count"] == 2
     assert_consistent(factory.services.db)
