@@ -9,6 +9,7 @@ its second count rolls back with it. ``add_report`` stores one report; a worker'
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -132,7 +133,9 @@ def follow_merges(session: Session, reports: list[StoredReport]) -> list[StoredR
             break
         session.execute(select(Group.id).where(Group.id.in_(unlocked)).order_by(Group.id).with_for_update())
         locked |= unlocked
-        current = _groups_of_signatures(session, reports)
+        current = existing_group_ids(
+            session, {report.signature_key for report in reports if report.signature_key}
+        )
         group_of = {report.id: current.get(report.signature_key, group_of[report.id]) for report in reports}
     moved = []
     for report in reports:
@@ -145,12 +148,14 @@ def follow_merges(session: Session, reports: list[StoredReport]) -> list[StoredR
     return moved
 
 
-def _groups_of_signatures(session: Session, reports: list[StoredReport]) -> dict[tuple[int, str, str], int]:
-    """The group each report's signature leads to now (merges followed), one query per app and algorithm."""
+def existing_group_ids(
+    session: Session, keys: Iterable[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], int]:
+    """The groups that exist for these (app, algorithm, signature hash) keys, merges followed; one
+    query per app and algorithm. Keys without an algorithm or a hash are left out."""
     scopes: dict[tuple[int, str], set[str]] = {}
-    for report in reports:
-        if report.signature_key and report.signature_key[1] and report.signature_key[2]:
-            app_id, algorithm, signature_hash = report.signature_key
+    for app_id, algorithm, signature_hash in keys:
+        if algorithm and signature_hash:
             scopes.setdefault((app_id, algorithm), set()).add(signature_hash)
     found = {}
     for (app_id, algorithm), hashes in sorted(scopes.items()):
@@ -202,13 +207,7 @@ def find_or_create_groups(
     wanted: dict[tuple[int, str, str], ProcessingContext] = {}
     for ctx in contexts:
         wanted.setdefault(_group_key(ctx), ctx)
-    scopes: dict[tuple[int, str], list[str]] = {}
-    for app_id, algorithm, signature_hash in wanted.keys() - groups.keys():
-        if algorithm and signature_hash:
-            scopes.setdefault((app_id, algorithm), []).append(signature_hash)
-    for (app_id, algorithm), hashes in sorted(scopes.items()):
-        for signature_hash, group_id in existing_groups(session, app_id, algorithm, hashes).items():
-            groups[(app_id, algorithm, signature_hash)] = group_id
+    groups.update(existing_group_ids(session, wanted.keys() - groups.keys()))
     for key, ctx in wanted.items():
         if key not in groups:
             exception = ctx.report.get("exception") or {}
