@@ -13,6 +13,8 @@ from crashsvc.groups import lifecycle, queries
 from crashsvc.groups.regroup import diff_signatures, regroup_reports
 from crashsvc.models import Group, Report
 from tests.groups.test_counters import snapshot, store
+from tests.purge.helpers import assert_consistent, post_reports
+from workers.batch import process_reports
 from workers.grouping import ALGORITHMS, SignatureResult
 
 
@@ -115,6 +117,13 @@ def test_signatures_cli(factory, monkeypatch):
     assert json.loads(regroup.output)["moved"] == 1
 
 
+def _postgresql_only(factory, what: str) -> None:
+    if factory.services.db.is_sqlite:
+        pytest.skip(
+            f"SQLite: a store holds the write lock from its first read, so no {what} commits in between"
+        )
+
+
 def _merge_between_look_up_and_insert(
     factory, monkeypatch, target_id: int, source_id: int, *, unmerge: bool = False
 ) -> list[int]:
@@ -143,11 +152,7 @@ def _merge_between_look_up_and_insert(
 
 
 def test_a_report_stored_while_its_group_is_merged_lands_in_the_target(factory, monkeypatch):
-    if factory.services.db.is_sqlite:
-        pytest.skip(
-            "SQLite: a store holds the write lock from its first read, so no merge commits in between"
-        )
-    from tests.purge.helpers import assert_consistent
+    _postgresql_only(factory, "merge")
 
     app_id = factory.app_row().id
     target = store(factory, app_id=app_id, install="i1")
@@ -163,12 +168,7 @@ def test_a_report_stored_while_its_group_is_merged_lands_in_the_target(factory, 
 
 
 def test_a_batch_stored_while_its_group_is_merged_lands_in_the_target(client, factory, monkeypatch):
-    if factory.services.db.is_sqlite:
-        pytest.skip(
-            "SQLite: a store holds the write lock from its first read, so no merge commits in between"
-        )
-    from tests.purge.helpers import assert_consistent, post_reports
-    from workers.batch import process_reports
+    _postgresql_only(factory, "merge")
 
     app_row = factory.app_row()
     target = store(factory, app_id=app_row.id, install="i1", bug="Target")
@@ -189,11 +189,7 @@ def test_a_batch_stored_while_its_group_is_merged_lands_in_the_target(client, fa
 
 
 def test_a_report_stored_while_its_source_is_unmerged_goes_back_with_it(factory, monkeypatch):
-    if factory.services.db.is_sqlite:
-        pytest.skip(
-            "SQLite: a store holds the write lock from its first read, so no unmerge commits in between"
-        )
-    from tests.purge.helpers import assert_consistent
+    _postgresql_only(factory, "unmerge")
 
     app_id = factory.app_row().id
     target = store(factory, app_id=app_id, install="i1")
