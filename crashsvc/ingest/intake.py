@@ -60,11 +60,12 @@ def report_json(report: dict[str, Any], source: tuple[bytes, dict[str, Any]] | N
     walk vouched for it (so values kept their JSON types). When validation changed nothing (no
     unknown key or null dropped, the id already canonical; nearly every real report) and the body
     has no ``\\u`` escape, the body itself is queued: it parses to exactly the validated report,
-    and serializing 8 KB again cost as much as a third of the validation.
+    and serializing 8 KB again cost as much as a third of the validation. The report *is* the
+    parse when the validator's exact tier proved it valid as sent.
     """
     if source is not None:
         body, parsed = source
-        if b"\\u" not in body and _unchanged_by_validation(report, parsed):
+        if b"\\u" not in body and (report is parsed or _unchanged_by_validation(report, parsed)):
             return body
     try:
         return json.dumps(report, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()

@@ -8,10 +8,13 @@ compiler does not understand makes it refuse to compile (``UnsupportedField``), 
 can never silently weaken validation; ``tests/foundation/test_validator.py`` checks, with
 hypothesis, that both accept and refuse the same inputs.
 
-Two compilations of the same schema run in order. The *fast* one (``compile_fast_schema``) tracks
+Three compilations of the same schema run in order. The *exact tier* (``ExactTier``) is the
+schema as msgspec types: it says, in C, whether a report is valid exactly as sent (nothing to drop
+or convert), which nearly every SDK's report is; then the parse itself is the report. Otherwise two
+walks in Python decide. The *fast* one (``compile_fast_schema``) tracks
 no error paths and vouches only for inputs it fully understands: one call per field, exact types,
 and at the first doubt it bails out. The *checking* one then decides and explains, with the same
-per-field messages as marshmallow. Valid reports (nearly all traffic) pay only the fast walk;
+per-field messages as marshmallow. Valid reports the exact tier cannot vouch for pay only the fast walk;
 building an error path string for every field of every frame was most of the checking walk's cost.
 """
 
@@ -21,9 +24,10 @@ import functools
 import sys
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
+import msgspec
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, missing, validate
 
 from crashsvc.ingest import schema as report_schema
 
@@ -457,12 +461,169 @@ def compile_fast_schema(schema: Schema) -> FastChecker:
     return checker
 
 
+# -- the exact tier ---------------------------------------------------------------------------------
+class _FreeObject:
+    """Where a schema that keeps unknown keys (``INCLUDE``) sits, by key path from the report."""
+
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+# The only string addresses the exact tier takes: "0x" and 1-16 hex digits, always <= 2**64 - 1.
+EXACT_ADDRESS = r"\A0x[0-9a-fA-F]{1,16}\Z"
+CANONICAL_UUID = r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
+TIMESTAMP_LIMIT = 32503680000  # year 3000, as report_schema.Timestamp
+
+
+class ExactTier:
+    """The schema compiled to msgspec types: C-speed proof that a report is valid *as sent*.
+
+    Why a third tier: on the ingestion path the fast walk still cost ~150 µs of Python per
+    40-frame report, and the validator's share is the part of the edge that the echo endpoint
+    does not pay (docs/performance.md, Ingest). ``msgspec.convert`` checks the same tree in C.
+
+    It answers one question: would the checking walk accept this input *and return it
+    unchanged* (no unknown key or null dropped, no value converted, ``report_id`` canonical)?
+    Every msgspec type below is as tight as its field or tighter (integers past int64, "0X"
+    addresses and anything else msgspec cannot express exactly are refused here and decided by
+    the walks), string timestamps are checked by the field's own code, and the schemas that keep
+    unknown keys are checked for nulls in Python. A "no" only means "ask the fast walk".
+    ``tests/foundation/test_validator.py`` checks with hypothesis that a "yes" is always right.
+    """
+
+    def __init__(self, schema: Schema):
+        self._free_paths: list[tuple[str, ...]] = []
+        self._checks = _schema_checks(schema)
+        self._type = self._struct(schema, ())
+
+    def __call__(self, data: Any) -> bool:
+        if data.__class__ is not dict:
+            return False
+        try:
+            msgspec.convert(data, self._type)
+        except (msgspec.ValidationError, TypeError, ValueError, OverflowError):
+            return False
+        for path in self._free_paths:
+            value = data
+            for key in path:
+                value = value.get(key) if value.__class__ is dict else None
+            if value.__class__ is dict and None in value.values():
+                return False  # the walks drop null-valued keys: the report would change
+        return not any(check(data) for check in self._checks)
+
+    def _struct(self, schema: Schema, path: tuple[str, ...] | None) -> Any:
+        if schema.unknown not in (EXCLUDE, INCLUDE):
+            raise UnsupportedField(f"unknown={schema.unknown}")
+        if schema.unknown == INCLUDE:
+            if path is None:
+                raise UnsupportedField("a schema that keeps unknown keys inside a list or dict")
+            self._free_paths.append(path)
+        if path != () and _schema_checks(schema):
+            raise UnsupportedField(f"{type(schema).__name__}: checks on a nested schema")
+        required, optional, timestamps = [], [], []
+        for name, field in schema.fields.items():
+            if field.dump_only or field.data_key or field.allow_none or field.load_default is not missing:
+                raise UnsupportedField(f"{type(schema).__name__}.{name}: options the exact tier lacks")
+            inner_path = None if path is None else (*path, name)
+            kind = self._type_of(field, inner_path)
+            if isinstance(field, report_schema.Timestamp):
+                timestamps.append((name, field._deserialize))
+            if field.required:
+                required.append((name, kind))
+            else:
+                optional.append((name, kind, msgspec.UNSET))
+        namespace = {"__post_init__": _timestamp_post_init(timestamps)} if timestamps else None
+        return msgspec.defstruct(
+            f"Exact{type(schema).__name__}",
+            [*required, *optional],
+            kw_only=True,
+            forbid_unknown_fields=schema.unknown == EXCLUDE,
+            namespace=namespace,
+        )
+
+    def _type_of(self, field: fields.Field, path: tuple[str, ...] | None) -> Any:
+        if isinstance(field, fields.Nested):
+            if field.validators:
+                raise UnsupportedField("validators on a nested schema")
+            nested = field.nested if isinstance(field.nested, type) else type(field.nested)
+            return self._struct(nested(), path)
+        if isinstance(field, fields.List):
+            return self._constrained(list[self._type_of(field.inner, None)], field)  # type: ignore[misc]
+        if type(field) is fields.Dict:
+            keys = Any if field.key_field is None else self._type_of(field.key_field, None)
+            values = Any if field.value_field is None else self._type_of(field.value_field, None)
+            return self._constrained(dict[keys, values], field)  # type: ignore[valid-type]
+        if type(field) is fields.UUID and not field.validators:
+            return Annotated[str, msgspec.Meta(pattern=CANONICAL_UUID)]
+        if type(field) is fields.String:
+            choices = [v for v in field.validators if isinstance(v, validate.OneOf)]
+            if choices and len(field.validators) == 1:
+                return Literal[tuple(choices[0].choices)]  # type: ignore[valid-type]
+            return self._constrained(str, field)
+        if type(field) is fields.Boolean and not field.validators:
+            return bool  # JSON true/false only; "yes" or 1 are converted by the walks
+        if type(field) is fields.Integer and field.strict:
+            return self._constrained(int, field)
+        if type(field) is fields.Raw and not field.validators:
+            return bool | int | float | str | list | dict  # anything but null
+        if type(field) is report_schema.Address and not field.validators:
+            return (
+                Annotated[int, msgspec.Meta(ge=0, le=min(report_schema.MAX_ADDRESS, INT64_MAX))]
+                | Annotated[str, msgspec.Meta(pattern=EXACT_ADDRESS)]
+            )
+        if type(field) is report_schema.Timestamp and not field.validators:
+            bounds = msgspec.Meta(ge=0, lt=TIMESTAMP_LIMIT)
+            # Strings are also parsed by the field itself (the struct's __post_init__).
+            return (
+                Annotated[int, bounds]
+                | Annotated[float, bounds]
+                | Annotated[str, msgspec.Meta(max_length=64)]
+            )
+        if type(field) is report_schema.Scalar and not field.validators:
+            return Annotated[str, msgspec.Meta(max_length=16384)] | int | float | bool
+        raise UnsupportedField(f"field {type(field).__name__} in the exact tier")
+
+    @staticmethod
+    def _constrained(base: Any, field: fields.Field) -> Any:
+        meta: dict[str, Any] = {}
+        for validator in field.validators:
+            if isinstance(validator, validate.Length) and validator.min is None and validator.equal is None:
+                meta["max_length"] = validator.max
+            elif (
+                isinstance(validator, validate.Range)
+                and validator.min_inclusive
+                and validator.max_inclusive
+                and base is int
+            ):
+                # msgspec's bounds stop at int64: clamping makes this tier tighter, never looser.
+                if validator.min is not None:
+                    meta["ge"] = max(validator.min, INT64_MIN)
+                if validator.max is not None:
+                    meta["le"] = min(validator.max, INT64_MAX)
+            else:
+                raise UnsupportedField(f"validator {validator!r} in the exact tier")
+        return Annotated[base, msgspec.Meta(**meta)] if meta else base
+
+
+def _timestamp_post_init(timestamps: list[tuple[str, Callable[..., Any]]]) -> Callable[[Any], None]:
+    def __post_init__(self: Any) -> None:
+        for name, deserialize in timestamps:
+            value = getattr(self, name)
+            if value.__class__ is str:
+                try:
+                    deserialize(value, None, None)
+                except ValidationError as error:
+                    raise ValueError(str(error.messages)) from None
+
+    return __post_init__
+
+
 class ReportValidator:
     """``validate(data) -> (report, errors)``; same outcome as ``ReportSchema().load``."""
 
     def __init__(self) -> None:
         self._check = compile_schema(report_schema.ReportSchema())
         self._fast = compile_fast_schema(report_schema.ReportSchema())
+        self._exact = ExactTier(report_schema.ReportSchema())
 
     def validate(self, data: Any) -> tuple[dict[str, Any] | None, Errors]:
         report, errors, _vouched = self.check(data)
@@ -470,7 +631,13 @@ class ReportValidator:
 
     def check(self, data: Any) -> tuple[dict[str, Any] | None, Errors, bool]:
         """``validate`` plus whether the fast walk vouched for the input: then every value in the
-        report has the type the client sent (no ``1`` became ``True``), except ``report_id``."""
+        report has the type the client sent (no ``1`` became ``True``), except ``report_id``.
+
+        When the exact tier proves the input valid as sent, the input itself is the report
+        (``report_id`` stays the client's canonical string).
+        """
+        if self._exact(data):
+            return data, {}, True
         try:
             return self._fast(data), {}, True
         except BAIL_ON:

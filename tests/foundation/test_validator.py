@@ -6,6 +6,7 @@ import copy
 import json
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
@@ -72,8 +73,21 @@ def fast_agrees_with_checking(data):
     return not errors and typed(fast) == typed(checked)
 
 
+def exact_agrees_with_checking(data):
+    """Where the exact tier says "valid as sent", the checking walk accepts it and changes nothing."""
+    if not VALIDATOR._exact(copy.deepcopy(data)):
+        return True
+    checked, errors = VALIDATOR.validate_checking(copy.deepcopy(data))
+    if errors:
+        return False
+    if "report_id" in checked:
+        checked["report_id"] = str(checked["report_id"])  # the one conversion the exact tier allows
+    return typed(checked) == typed(data)
+
+
 def both(data):
     assert fast_agrees_with_checking(data)
+    assert exact_agrees_with_checking(data)
     try:
         expected, expected_errors = SCHEMA.load(data), {}
     except ValidationError as error:
@@ -93,6 +107,47 @@ def test_the_fast_walk_vouches_for_a_typical_report():
     assert typed(VALIDATOR._fast(copy.deepcopy(BASE))) == typed(
         VALIDATOR.validate_checking(copy.deepcopy(BASE))[0]
     )
+
+
+def test_the_exact_tier_takes_a_typical_report_as_it_is():
+    data = copy.deepcopy(BASE)
+    report, errors, vouched = VALIDATOR.check(data)
+    assert report is data and errors == {} and vouched
+
+
+@pytest.mark.parametrize(
+    ("place", "value", "valid"),
+    [
+        # valid, but past what msgspec can bound exactly: left to the walks
+        (("threads", 0, "frames", 0, "instruction_addr"), 2**64 - 1, True),
+        (("threads", 0, "frames", 0, "instruction_addr"), "0X1A2B", True),
+        (("threads", 0, "frames", 0, "instruction_addr"), "0x00000000000000001a", True),
+        (("threads", 0, "frames", 0, "instruction_addr"), "0x1a2b\n", True),  # int() strips it
+        (("report_id",), "6F1C1F0E-3D3A-4C6E-9B59-4F0F6C1E2A11", True),  # valid, but not canonical
+        (("device", "extra"), None, True),  # a free-form object's null is dropped: a change
+        (("os", "unknown_key"), "x", True),  # an unknown key is dropped: a change
+        (("threads", 0, "crashed"), 1, True),  # converted to True: a change
+        # invalid
+        (("threads", 0, "frames", 0, "instruction_addr"), 2**64, False),
+        (("timestamp",), "2026-13-45T10:00:00Z", False),
+        (("timestamp",), float("inf"), False),
+        (("breadcrumbs", 0, "timestamp"), "yesterday", False),
+        (("tags", "k"), None, False),
+        (("platform",), "symbian", False),
+        (("device", "model"), None, True),
+        (("threads", 0, "frames", 0, "lineno"), 2**31 + 1, False),
+    ],
+)
+def test_the_exact_tier_refuses_what_it_cannot_prove_unchanged(place, value, valid):
+    data = copy.deepcopy(BASE)
+    container = data
+    for key in place[:-1]:
+        container = container[key]
+    container[place[-1]] = value
+    assert not VALIDATOR._exact(copy.deepcopy(data))
+    report, errors, _vouched = VALIDATOR.check(data)
+    assert (not errors) is valid
+    assert report is not data
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
