@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import hiredis
 import zstandard
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -117,6 +118,28 @@ class ReportQueue:
         resend never queues a second job, and with ``appendfsync always`` one request costs one
         fsync group instead of one per command.
         """
+        command = self.accept_command(report_id, sealed, check_duplicate, rate_key, rate_limit)
+        try:
+            return int(self._call_on_own_connection(*command))
+        except NoScriptError:  # a restarted or flushed server: load it and go on
+            key_count = command[2]
+            keys, args = command[3 : 3 + key_count], command[3 + key_count :]
+            return int(self._accept_script(keys=keys, args=args))
+
+    def accept_command(
+        self, report_id: str, sealed: bytes, check_duplicate: bool, rate_key: str = "", rate_limit: int = 0
+    ) -> tuple:
+        """The accept as one ``EVALSHA`` command (see ``accept_report.lua`` for its layout).
+
+        EVALSHA directly: redis-py's Script wrapper and command helpers (argument copies,
+        deprecation checks) cost a measurable share of the edge's own time per report.
+        """
+        keys = (
+            rate_key or "crashsvc:rate:none",
+            SEEN_PREFIX + report_id,
+            RAW_PREFIX + report_id,
+            metrics.COUNTERS_KEY,
+        )
         args: list = [
             rate_limit,
             120,
@@ -128,20 +151,7 @@ class ReportQueue:
         for command in self._rq_enqueue_commands(report_id):
             args.append(len(command))
             args.extend(command)
-        keys = [
-            rate_key or "crashsvc:rate:none",
-            SEEN_PREFIX + report_id,
-            RAW_PREFIX + report_id,
-            metrics.COUNTERS_KEY,
-        ]
-        # EVALSHA directly: redis-py's Script wrapper and command helpers (argument copies,
-        # deprecation checks) cost a measurable share of the edge's own time per report.
-        try:
-            return int(
-                self._call_on_own_connection("EVALSHA", self._accept_script.sha, len(keys), *keys, *args)
-            )
-        except NoScriptError:  # a restarted or flushed server: load it and go on
-            return int(self._accept_script(keys=keys, args=args))
+        return ("EVALSHA", self._accept_script.sha, len(keys), *keys, *args)
 
     def _call_on_own_connection(self, *command: Any) -> Any:
         """Send one command on this thread's own pooled connection, past redis-py's client layer.
@@ -159,7 +169,9 @@ class ReportQueue:
             own.connection, own.pid = self.redis.connection_pool.get_connection(), os.getpid()
             connection = own.connection
         try:
-            connection.send_packed_command(connection.pack_command(*command))
+            # hiredis packs the ~60 arguments in C; redis-py's packer first copies them in a
+            # generator (~30 µs per accept). Both produce the same RESP bytes.
+            connection.send_packed_command([hiredis.pack_command(command)])
             return connection.read_response()
         except (RedisConnectionError, RedisTimeoutError, OSError):
             connection.disconnect()

@@ -37,7 +37,7 @@ class Accepted:
 
 def delete_token_for(delete_key: bytes, report_id: str) -> str:
     """A per-report secret the app can use to delete its user's report; derived, never stored."""
-    digest = hmac.new(delete_key, report_id.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(delete_key, report_id.encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
@@ -101,6 +101,8 @@ def accept_report(
     body = report_json(report, source)
     sealed = services.queue.seal(report_id, app.id, received_at, body)
     rate_key, limit = rate_limit_for(app, services.settings.rate_limit_per_minute)
+    # Before the queue's round trip, not after: what runs after the fsync wait runs cold.
+    delete_token = delete_token_for(services.delete_key, report_id)
     try:
         outcome = services.queue.accept(
             report_id, sealed, check_duplicate=client_id is not None, rate_key=rate_key, rate_limit=limit
@@ -118,7 +120,7 @@ def accept_report(
             retry_after=max(1, 60 - int(time.time() % 60)),
         )
     is_new = outcome == 1
-    return Accepted(report_id, delete_token_for(services.delete_key, report_id), duplicate=not is_new)
+    return Accepted(report_id, delete_token, duplicate=not is_new)
 
 
 def _count(name: str, **labels: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from crashsvc.auth import IngestApp
 from crashsvc.errors import ApiError, InvalidReport, OptInRequired, Unauthorized, UnsupportedMediaType
@@ -52,4 +52,7 @@ def _post_report() -> tuple[Response, int]:
     # checking walk converts values (1 -> True) that a plain equality test would not notice.
     accepted = accept_report(app, report, source=(body, data) if vouched else None)
     status = 200 if accepted.duplicate else 202
-    return jsonify({"id": accepted.report_id, "delete_token": accepted.delete_token}), status
+    # Spelled out: both values are ASCII (a UUID, base64url), and Flask's JSON provider costs
+    # ~25 µs per report on a path where every microsecond counts (docs/performance.md).
+    body = b'{"id":"%s","delete_token":"%s"}' % (accepted.report_id.encode(), accepted.delete_token.encode())
+    return Response(body, status, mimetype="application/json"), status

@@ -6,11 +6,14 @@ import gzip
 import json
 import uuid
 import zlib
+from datetime import UTC, datetime
 
 import brotli
+import hiredis
 import pytest
 import zstandard
 from redis import Redis
+from redis.connection import Connection
 
 URL = "/api/v1/reports"
 
@@ -388,3 +391,13 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_report_kept(edge_cl
         response = post(edge_client, edge_factory.report(report_id=str(uuid.uuid4())), key)
         assert response.status_code == 202, response.get_json()
         assert edge_factory.services.queue.status(response.get_json()["id"]) == "queued"
+
+
+def test_the_accept_is_packed_as_redis_py_would_pack_it(edge_factory):
+    """The accept's command is packed by hiredis directly; the bytes must be redis-py's own."""
+    queue = edge_factory.services.queue
+    report_id = str(uuid.uuid4())
+    sealed = queue.seal(report_id, 1, datetime.now(UTC), b'{"opt_in":true}')
+    command = queue.accept_command(report_id, sealed, True, "crashsvc:rate:1:0", 600)
+    packed_by_redis_py = b"".join(Connection().pack_command(*command))
+    assert hiredis.pack_command(command) == packed_by_redis_py
