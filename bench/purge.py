@@ -53,25 +53,38 @@ from crashsvc.models.groups import BREAKDOWN_DIMENSIONS  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
 from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS  # noqa: E402
+from crashsvc.queue import report_id_for  # noqa: E402
 from crashsvc.serve import Supervisor  # noqa: E402
 from crashsvc.valkey import EmbeddedValkey  # noqa: E402
 
 # Two layouts of the same reports (``--data``). "time": report i arrives (1 - i / N) * days ago, so
-# rows are stored in arrival order as a server stores them, and its id is a bijective hash of i (ids
-# are random UUIDs in real life). "scattered" (adversarial): report i is i % days days old, so the
-# deleted half is spread over every table page, and ids follow the storage order.
-SQLITE_ID = {
-    "time": "printf('%08x-0000-4000-8000-%012x', (i * 2654435761) % 4294967296, i)",
-    "scattered": "printf('%08x-0000-4000-8000-%012x', i, i)",
+# rows are stored in arrival order as a server stores them. "scattered" (adversarial): report i is
+# i % days days old, so the deleted half is spread over every table page.
+# Ids as crashsvc.queue.report_id_for makes them: 48 bits of the report's hour (Unix ms), version 8,
+# then bits that differ per report (a hash of i, and i itself so that ids stay unique).
+SQLITE_AGE_SECONDS = {
+    "time": "((:reports - 1 - i) * :days * 86400 / :reports)",
+    "scattered": "((i % :days) * 86400 + (i % 1440) * 60)",
 }
+SQLITE_ID = (
+    "printf('%08x-%04x-8%03x-%04x-%012x', {hour_ms} / 65536, {hour_ms} % 65536, "
+    "(i * 2654435761) % 4096, 32768 + (i * 40503) % 16384, i)"
+)
+SQLITE_HOUR_MS = "((:now_epoch - {age_seconds}) / 3600 * 3600000)"
 SQLITE_AGE = {
     "time": "'-' || ((:reports - 1 - i) * :days * 86400 / :reports) || ' seconds'",
     "scattered": "'-' || (i % :days) || ' days', '-' || (i % 1440) || ' minutes'",
 }
-PG_ID = {
-    "time": "lpad(to_hex((i::bigint * 2654435761) % 4294967296), 8, '0')",
-    "scattered": "lpad(to_hex(i), 8, '0')",
+PG_AGE_SECONDS = {
+    "time": "((:reports - 1 - i)::bigint * :days * 86400 / :reports)",
+    "scattered": "((i % :days) * 86400 + (i % 1440) * 60)::bigint",
 }
+PG_ID = (
+    "lpad(to_hex({hour_ms} / 65536), 8, '0') || '-' || lpad(to_hex({hour_ms} % 65536), 4, '0') || '-8' "
+    "|| lpad(to_hex((i::bigint * 2654435761) % 4096), 3, '0') || '-' "
+    "|| to_hex(32768 + (i::bigint * 40503) % 16384) || '-' || lpad(to_hex(i), 12, '0')"
+)
+PG_HOUR_MS = "((:now_epoch - {age_seconds}) / 3600 * 3600000)"
 PG_AGE = {
     "time": "(:reports - 1 - i)::bigint * :days * 86400 / :reports * interval '1 second'",
     "scattered": "(i % :days) * interval '1 day' + (i % 1440) * interval '1 minute'",
@@ -91,7 +104,7 @@ PG_FILL = """
 INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_name,
                      os_version, device_model, install_hash, symbolicated, data, notes, missing_symbols,
                      signature_explanation, processing_attempts)
-SELECT {id} || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), :app, :g0 + (i % :groups),
+SELECT {id}, :app, :g0 + (i % :groups),
        CAST(:now AS timestamptz) - ({age}),
        CAST(:now AS timestamptz), 'cocoa', '1.' || (i % 3), 'iOS', '17.' || (i % 2), 'iPhone' || (i % 4),
        lpad(to_hex(i % 5000), 64, '0'), true,
@@ -143,9 +156,11 @@ def generate(db: Database, reports: int, groups: int, days: int, layout: str) ->
         session.flush()
         app_id, g0 = app.id, rows[0].id
     if db.is_sqlite:
-        fill = SQLITE_FILL.format(id=SQLITE_ID[layout], age=SQLITE_AGE[layout])
+        hour_ms = SQLITE_HOUR_MS.format(age_seconds=SQLITE_AGE_SECONDS[layout])
+        fill = SQLITE_FILL.format(id=SQLITE_ID.format(hour_ms=hour_ms), age=SQLITE_AGE[layout])
     else:
-        fill = PG_FILL.format(id=PG_ID[layout], age=PG_AGE[layout])
+        hour_ms = PG_HOUR_MS.format(age_seconds=PG_AGE_SECONDS[layout])
+        fill = PG_FILL.format(id=PG_ID.format(hour_ms=hour_ms), age=PG_AGE[layout])
     day = "substr(received_at, 1, 10)" if db.is_sqlite else "CAST(received_at AT TIME ZONE 'UTC' AS date)"
     stamp = now.strftime("%Y-%m-%d %H:%M:%S") if db.is_sqlite else now.isoformat()
     chunk = 200_000
@@ -162,6 +177,7 @@ def generate(db: Database, reports: int, groups: int, days: int, layout: str) ->
                     "days": days,
                     "reports": reports,
                     "now": stamp,
+                    "now_epoch": int(now.timestamp()),
                     "pad": "x" * 450,
                 },
             )
@@ -193,7 +209,7 @@ def writer(db: Database, app_id: int, stop: threading.Event, counts: list[int]) 
     while not stop.is_set():
         with db.transaction() as session:
             report = Report(
-                id=str(uuid.uuid4()),
+                id=report_id_for(app_id, None, None, datetime.now(UTC)),
                 app_id=app_id,
                 group_id=group_id,
                 received_at=datetime.now(UTC),

@@ -96,8 +96,10 @@ def accept_report(
     """
     services = current_app.extensions["crashsvc"]
     client_id = report.get("report_id")
-    report_id = report_id_for(app.id, str(client_id) if client_id else None)
     received_at = datetime.now(UTC)
+    report_id = report_id_for(
+        app.id, str(client_id) if client_id else None, report.get("timestamp"), received_at
+    )
     body = report_json(report, source)
     sealed = services.queue.seal(report_id, app.id, received_at, body)
     rate_key, limit = rate_limit_for(app, services.settings.rate_limit_per_minute)

@@ -15,6 +15,8 @@ import zstandard
 from redis import Redis
 from redis.connection import Connection
 
+from crashsvc.queue import ID_NAMESPACE, report_id_for
+
 URL = "/api/v1/reports"
 
 
@@ -401,3 +403,37 @@ def test_the_accept_is_packed_as_redis_py_would_pack_it(edge_factory):
     command = queue.accept_command(report_id, sealed, True, "crashsvc:rate:1:0", 600)
     packed_by_redis_py = b"".join(Connection().pack_command(*command))
     assert hiredis.pack_command(command) == packed_by_redis_py
+
+
+def test_server_ids_follow_the_crash_hour_and_say_no_more():
+    """Ids are the reports' key: in time order a purge's deletions share index pages."""
+    received = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    day_one = report_id_for(1, "a1", "2026-11-27T14:01:00Z", received)
+    same_hour = report_id_for(1, "b2", "2026-11-27T14:59:59.999Z", received)
+    day_two = report_id_for(1, "a1", datetime(2026, 11, 28, 15, tzinfo=UTC).timestamp(), received)
+    assert uuid.UUID(day_one).version == 8
+    assert day_one[:13] == same_hour[:13]  # 48 bits of the hour: nothing finer than the stored time
+    assert day_one < day_two
+    assert sorted([day_two, day_one]) == [day_one, day_two]
+
+
+def test_a_resend_gets_the_same_server_id_however_its_time_is_spelled():
+    received = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    first = report_id_for(7, "5E0C6F2A-4F1B-4C55-9D2E-0E5D51A3B9C4", "2026-11-28T14:37:12Z", received)
+    again = report_id_for(
+        7, "5e0c6f2a-4f1b-4c55-9d2e-0e5d51a3b9c4", "2026-11-28T14:37:12.000+00:00", received.replace(hour=20)
+    )
+    assert first == again
+    assert report_id_for(8, "5e0c6f2a-4f1b-4c55-9d2e-0e5d51a3b9c4", "2026-11-28T14:37:12Z", received) != first
+
+
+def test_ids_without_a_client_id_are_random_within_the_hour_of_arrival():
+    received = datetime(2026, 11, 29, 12, 34, tzinfo=UTC)
+    one, two = (report_id_for(1, None, "2026-11-28T14:37:12Z", received) for _ in range(2))
+    assert one != two and one[:13] == two[:13]
+    assert report_id_for(1, None, None, received.replace(hour=13)) > one
+
+
+def test_a_client_id_without_a_timestamp_keeps_the_version_5_id():
+    received = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    assert report_id_for(1, "a1", None, received) == str(uuid.uuid5(ID_NAMESPACE, "1:a1"))
