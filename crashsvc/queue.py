@@ -32,6 +32,7 @@ from rq.utils import utcformat, utcparse
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from crashsvc import metrics
+from crashsvc.ingest.schema import parse_time
 from crashsvc.keys import PayloadSealer
 
 PROCESS_REPORT_JOB = "workers.jobs.process_report"
@@ -92,20 +93,14 @@ def report_id_for(app_id: int, client_report_id: str | None, crash_time: Any, re
 
 
 def crash_hour_ms(crash_time: Any) -> int | None:
-    """A validated report ``timestamp`` (RFC 3339 text or Unix seconds) as the Unix ms of its hour."""
-    if crash_time is None or isinstance(crash_time, bool):
+    """A validated report ``timestamp`` as the Unix ms of its hour (the hour the anonymizer stores)."""
+    when = parse_time(crash_time)
+    if when is None:
         return None
-    try:
-        if isinstance(crash_time, str):
-            parsed = datetime.fromisoformat(crash_time.replace("Z", "+00:00"))
-            seconds = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-        else:
-            seconds = float(crash_time)
-    except (ValueError, OverflowError, TypeError):
+    milliseconds = int(when.timestamp() * 1000)
+    if not 0 <= milliseconds < 2**48:
         return None
-    if not 0 <= seconds < 2**47 / 1000:
-        return None
-    return int(seconds * 1000) // HOUR_MS * HOUR_MS
+    return milliseconds // HOUR_MS * HOUR_MS
 
 
 @dataclass(frozen=True)

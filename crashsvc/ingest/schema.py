@@ -7,7 +7,7 @@ Unknown keys are dropped at the edge (``EXCLUDE``) except in the free-form objec
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
@@ -71,6 +71,28 @@ class Timestamp(fields.Field):
             except ValueError:
                 pass
         raise self.make_error("invalid")
+
+
+def parse_time(value: object) -> datetime | None:
+    """A ``Timestamp`` value (RFC 3339 text or Unix seconds) as an aware UTC datetime; None if neither.
+
+    One reading for everyone who turns a report's time into a moment: the anonymizer, which stores
+    it truncated to the hour, and the server id, which starts with that same hour.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None
 
 
 class Scalar(fields.Field):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crashsvc.ingest.schema import parse_time
 from workers.anonymize.keyring import HashKeyRing
-from workers.anonymize.profile import parse_time
 from workers.anonymize.rules import RuleSet
 from workers.anonymize.walker import ReportWalker
 from workers.context import Note

@@ -10,24 +10,6 @@ _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNOR
 _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 
 
-def parse_time(value: object) -> datetime | None:
-    """RFC 3339 text or Unix seconds (int or float) as an aware UTC datetime; None if neither."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(float(value), tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return None
-
-
 def truncate_to_hour(when: datetime) -> str:
     """``2026-03-01T14:00:00Z``: the hour is enough to correlate with releases and outages."""
     return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:00:00Z")

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from crashsvc.ingest.schema import parse_time
 from workers.anonymize import apple_report
 from workers.anonymize.detectors import Detector, ScanState, known_identity_detector
 from workers.anonymize.detectors.identity import identity_values_worth_removing
@@ -20,7 +21,6 @@ from workers.anonymize.keynames import DROP, HARDWARE_ID, INSTALL_ID, SENSITIVE
 from workers.anonymize.profile import (
     battery_bucket,
     language_only,
-    parse_time,
     power_of_two_bucket,
     seconds_before,
     truncate_to_hour,
