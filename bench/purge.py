@@ -70,11 +70,8 @@ SQLITE_ID = (
     "printf('%08x-%04x-8%03x-%04x-%012x', {hour_ms} / 65536, {hour_ms} % 65536, "
     "(i * 2654435761) % 4096, 32768 + (i * 40503) % 16384, i)"
 )
-SQLITE_HOUR_MS = "((:now_epoch - {age_seconds}) / 3600 * 3600000)"
-SQLITE_AGE = {
-    "time": "'-' || ((:reports - 1 - i) * :days * 86400 / :reports) || ' seconds'",
-    "scattered": "'-' || (i % :days) || ' days', '-' || (i % 1440) || ' minutes'",
-}
+HOUR_MS = "((:now_epoch - {age_seconds}) / 3600 * 3600000)"  # both backends: integer division
+SQLITE_AGE = "'-' || {age_seconds} || ' seconds'"
 PG_AGE_SECONDS = {
     "time": "((:reports - 1 - i)::bigint * :days * 86400 / :reports)",
     "scattered": "((i % :days) * 86400 + (i % 1440) * 60)::bigint",
@@ -84,11 +81,7 @@ PG_ID = (
     "|| lpad(to_hex((i::bigint * 2654435761) % 4096), 3, '0') || '-' "
     "|| to_hex(32768 + (i::bigint * 40503) % 16384) || '-' || lpad(to_hex(i), 12, '0')"
 )
-PG_HOUR_MS = "((:now_epoch - {age_seconds}) / 3600 * 3600000)"
-PG_AGE = {
-    "time": "(:reports - 1 - i)::bigint * :days * 86400 / :reports * interval '1 second'",
-    "scattered": "(i % :days) * interval '1 day' + (i % 1440) * interval '1 minute'",
-}
+PG_AGE = "{age_seconds} * interval '1 second'"
 SQLITE_FILL = """
 WITH RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i < :stop - 1)
 INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_name,
@@ -156,11 +149,17 @@ def generate(db: Database, reports: int, groups: int, days: int, layout: str) ->
         session.flush()
         app_id, g0 = app.id, rows[0].id
     if db.is_sqlite:
-        hour_ms = SQLITE_HOUR_MS.format(age_seconds=SQLITE_AGE_SECONDS[layout])
-        fill = SQLITE_FILL.format(id=SQLITE_ID.format(hour_ms=hour_ms), age=SQLITE_AGE[layout])
+        age_seconds = SQLITE_AGE_SECONDS[layout]
+        fill = SQLITE_FILL.format(
+            id=SQLITE_ID.format(hour_ms=HOUR_MS.format(age_seconds=age_seconds)),
+            age=SQLITE_AGE.format(age_seconds=age_seconds),
+        )
     else:
-        hour_ms = PG_HOUR_MS.format(age_seconds=PG_AGE_SECONDS[layout])
-        fill = PG_FILL.format(id=PG_ID.format(hour_ms=hour_ms), age=PG_AGE[layout])
+        age_seconds = PG_AGE_SECONDS[layout]
+        fill = PG_FILL.format(
+            id=PG_ID.format(hour_ms=HOUR_MS.format(age_seconds=age_seconds)),
+            age=PG_AGE.format(age_seconds=age_seconds),
+        )
     day = "substr(received_at, 1, 10)" if db.is_sqlite else "CAST(received_at AT TIME ZONE 'UTC' AS date)"
     stamp = now.strftime("%Y-%m-%d %H:%M:%S") if db.is_sqlite else now.isoformat()
     chunk = 200_000
