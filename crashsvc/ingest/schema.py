@@ -23,6 +23,7 @@ from marshmallow import (
 
 PLATFORMS = ("cocoa", "android", "native", "javascript", "dart", "other")
 MAX_ADDRESS = 2**64 - 1
+TIMESTAMP_LIMIT = 32503680000  # Unix seconds of the year 3000: later is not a crash time
 
 short = validate.Length(max=1024)
 medium = validate.Length(max=16 * 1024)
@@ -61,7 +62,7 @@ class Timestamp(fields.Field):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         if isinstance(value, int | float):
-            if math.isfinite(value) and 0 <= value < 32503680000:  # year 3000
+            if math.isfinite(value) and 0 <= value < TIMESTAMP_LIMIT:
                 return value
             raise self.make_error("invalid")
         if isinstance(value, str) and len(value) <= 64:

@@ -462,16 +462,11 @@ def compile_fast_schema(schema: Schema) -> FastChecker:
 
 
 # -- the exact tier ---------------------------------------------------------------------------------
-class _FreeObject:
-    """Where a schema that keeps unknown keys (``INCLUDE``) sits, by key path from the report."""
-
-
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 # The only string addresses the exact tier takes: "0x" and 1-16 hex digits, always <= 2**64 - 1.
 EXACT_ADDRESS = r"\A0x[0-9a-fA-F]{1,16}\Z"
 CANONICAL_UUID = r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
-TIMESTAMP_LIMIT = 32503680000  # year 3000, as report_schema.Timestamp
 
 
 class ExactTier:
@@ -571,7 +566,7 @@ class ExactTier:
                 | Annotated[str, msgspec.Meta(pattern=EXACT_ADDRESS)]
             )
         if type(field) is report_schema.Timestamp and not field.validators:
-            bounds = msgspec.Meta(ge=0, lt=TIMESTAMP_LIMIT)
+            bounds = msgspec.Meta(ge=0, lt=report_schema.TIMESTAMP_LIMIT)
             # Strings are also parsed by the field itself (the struct's __post_init__).
             return (
                 Annotated[int, bounds]
