@@ -51,6 +51,7 @@ from crashsvc.migrate import upgrade_database  # noqa: E402
 from crashsvc.models import App, Group, Report  # noqa: E402
 from crashsvc.models.groups import BREAKDOWN_DIMENSIONS  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
+from crashsvc.purge.partitions import ensure_report_partitions  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
 from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS  # noqa: E402
 from crashsvc.queue import report_id_for  # noqa: E402
@@ -493,6 +494,12 @@ def main() -> None:
         print(f"{db.engine.dialect.name}: {total:,} reports generated for {now:%Y-%m-%d %H:%M}; {machine}")
     else:
         upgrade_database(url)
+        with (
+            db.engine.begin() as connection
+        ):  # PostgreSQL: the days of the data, as a running service has them
+            ensure_report_partitions(
+                connection, first_day=(datetime.now(UTC) - timedelta(days=args.days + 1)).date()
+            )
         started = time.monotonic()
         app_id, now = generate(db, args.reports, args.groups, args.days, args.data)
         print(
@@ -545,7 +552,8 @@ def purge(db: Database, app_id: int, now: datetime, args: argparse.Namespace, be
     after_mean = sum(rates[args.alone_windows :]) / args.alone_windows
     space = result.space
     print(
-        f"purged {result.total:,} reports in {result.batches} batches of {purger.batch_size}: "
+        f"purged {result.total:,} reports in {result.batches} batches of {purger.batch_size} "
+        f"({result.days_dropped} of them whole days dropped): "
         f"{result.seconds:.1f} s total = {result.seconds - result.rest_seconds - result.reclaim_seconds:.1f} s "
         f"deleting + {result.rest_seconds:.1f} s resting + {result.reclaim_seconds:.1f} s reclaiming space "
         f"({space.reclaimed / 1024**2 if space else 0:,.0f} MiB returned to the OS, {space.note if space else ''}; "

@@ -1,8 +1,9 @@
 """The last stage: write the anonymized report and count it in its group, in one transaction.
 
-Exactly-once counting rests on the report's primary key: the insert and the counter update
+Exactly-once counting rests on the report's id being stored once: the insert and the counter update
 commit together, so a report processed twice (a retried job, a resend) fails the insert and
-its second count rolls back with it. ``add_report`` stores one report; a worker's batch uses
+its second count rolls back with it (the primary key on SQLite; ``claim_report_ids`` on
+PostgreSQL, whose key also holds the day the report was received). ``add_report`` stores one report; a worker's batch uses
 ``insert_reports`` then ``count_reports_in_groups`` once for all that were inserted
 (``workers/batch.py``).
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -164,6 +165,25 @@ def existing_group_ids(
     return found
 
 
+def claim_report_ids(session: Session, report_ids: list[str]) -> None:
+    """PostgreSQL: raise ``IntegrityError`` if one of these ids is stored already, as the key would.
+
+    Why: the partitioned reports' primary key is ``(id, received_at)`` (crashsvc/purge/partitions.py),
+    so it no longer refuses a resend accepted again after ``IDEMPOTENCY_TTL`` (a new ``received_at``).
+    Each id is locked (advisory, until commit) before it is looked for, so two workers storing the
+    same id cannot both miss the other. SQLite's key is the id alone and needs none of it.
+    """
+    if session.get_bind().dialect.name != "postgresql" or not report_ids:
+        return
+    for report_id in sorted(report_ids):  # one order for every worker: no deadlock between two batches
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))"), {"id": report_id})
+    stored = session.scalars(select(REPORTS.c.id).where(REPORTS.c.id.in_(report_ids))).all()
+    if stored:
+        raise IntegrityError(
+            "INSERT INTO reports", {"already stored": sorted(stored)}, Exception("duplicate report id")
+        )
+
+
 def insert_reports(
     session: Session, contexts: list[ProcessingContext], groups: dict[tuple[int, str, str], int] | None = None
 ) -> list[StoredReport]:
@@ -180,6 +200,7 @@ def insert_reports(
         values = report_values(ctx, groups[_group_key(ctx)])
         rows.append(values)
         missing += missing_symbol_rows(ctx.report_id, ctx.app_id, ctx.missing_symbols)
+    claim_report_ids(session, [values["id"] for values in rows])
     session.execute(insert(REPORTS), rows)  # the primary key decides "already stored" before any count
     if missing:
         session.execute(insert(ReportMissingSymbol), missing)

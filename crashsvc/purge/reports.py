@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,19 @@ from crashsvc.purge.aggregates import (
     clear_staged,
     delete_and_stage,
     remove_empty_groups,
+    stage_partition,
     staged_app_ids,
+    staged_counts_per_app,
     uncount_staged,
+)
+from crashsvc.purge.partitions import DEFAULT as DEFAULT_PARTITION
+from crashsvc.purge.partitions import (
+    Partition,
+    ensure_report_partitions,
+    is_partitioned,
+    lock_reports_for_drop,
+    partition_app_ids,
+    range_partitions,
 )
 from crashsvc.purge.space import (
     SQLITE_RECLAIM_BUDGET_SECONDS,
@@ -132,6 +143,7 @@ class PurgeResult:
     deleted: dict[int, int] = field(default_factory=dict)  # app id -> reports removed
     groups_removed: int = 0
     batches: int = 0
+    days_dropped: int = 0  # PostgreSQL: whole days (partitions) dropped instead of deleted row by row
     seconds: float = 0.0  # the whole run: batches, rests and the space reclaim
     rest_seconds: float = 0.0  # SQLite: time left to other writers between batches
     reclaim_seconds: float = 0.0
@@ -148,6 +160,7 @@ class PurgeResult:
             "per_app": {str(k): v for k, v in self.deleted.items()},
             "groups_removed": self.groups_removed,
             "batches": self.batches,
+            "days_dropped": self.days_dropped,
             "seconds": round(self.seconds, 2),
             "rest_seconds": round(self.rest_seconds, 2),
             "reclaim_seconds": round(self.reclaim_seconds, 2),
@@ -294,10 +307,13 @@ class ReportPurger:
         result = result or PurgeResult(run_id=uuid.uuid4().hex[:12])
         started = time.monotonic()
         before = database_size(self.db.engine)
+        with self.db.engine.begin() as connection:
+            ensure_report_partitions(connection)  # PostgreSQL: the days ahead, as migrate does
         with self.db.sessions() as session:
             cutoffs = app_cutoffs(session, scope, default_retention_days, now)
         events: dict[int, int] = {}
         with self._connection() as connection:
+            self._drop_expired_days(connection, cutoffs, scope, result, events)
             self._delete_in_batches(connection, cutoffs, scope, result, events)
             if self._should_reclaim(result):
                 reclaim_started = time.monotonic()
@@ -307,11 +323,23 @@ class ReportPurger:
                     connection,
                     budget_seconds=self.reclaim_budget,
                     pause_ratio=self.pause_ratio,
+                    report_tables=self._partitions_deleted_from(cutoffs),
                 )
                 result.reclaim_seconds = time.monotonic() - reclaim_started
         result.seconds = time.monotonic() - started
         self._finish_events(events, result)
         return result
+
+    def _partitions_deleted_from(self, cutoffs: list[AppCutoff]) -> list[str] | None:
+        """PostgreSQL, partitioned: the partitions a row delete may have touched (None: the whole table)."""
+        if not cutoffs:
+            return None
+        latest = max(cutoff.cutoff for cutoff in cutoffs)
+        with self.db.engine.connect() as reader:
+            if not is_partitioned(reader):
+                return None
+            partitions = range_partitions(reader)
+        return [p.name for p in partitions if p.lower is None or p.lower < latest] + [DEFAULT_PARTITION]
 
     def _should_reclaim(self, result: PurgeResult) -> bool:
         """After deleting anything; on SQLite also to return free pages an earlier run left."""
@@ -347,7 +375,8 @@ class ReportPurger:
                 removed = self._batch(connection, cutoff, scope, result, events)
                 if self.progress and removed:
                     self.progress(cutoff.app_id, removed)
-                if removed < self.batch_size:
+                # Not ``< batch_size``: on PostgreSQL a batch ends where its day's partition does.
+                if not removed:
                     break
                 if self.pause_ratio:
                     rest = self.pause_ratio * (time.monotonic() - batch_started)
@@ -368,33 +397,93 @@ class ReportPurger:
             )
             if not deleted.count:
                 return 0
-            event_id = events.get(cutoff.app_id)
-            if event_id is None:
-                scope_json = scope.describe() | {"cutoff": _iso(cutoff.cutoff)}
-                if cutoff.retention_days is not None:
-                    scope_json["retention_days"] = cutoff.retention_days
-                event = record_audit_event(
-                    session,
-                    "purge",
-                    self.actor,
-                    app_id=cutoff.app_id,
-                    scope=scope_json,
-                    count=deleted.count,
-                    detail={"run": result.run_id, "status": "running"},
-                )
-                session.flush()
-                events[cutoff.app_id] = event.id
-            else:
-                session.execute(
-                    update(AuditEvent)
-                    .where(AuditEvent.id == event_id)
-                    .values(count=AuditEvent.count + deleted.count)
-                )
+            self._audit(session, cutoff, scope, deleted.count, result, events)
         # Counted only once committed: what the result says is what happened.
         result.deleted[cutoff.app_id] = result.deleted.get(cutoff.app_id, 0) + deleted.count
         result.groups_removed += deleted.groups_removed
         result.batches += 1
         return deleted.count
+
+    def _audit(
+        self,
+        session: Session,
+        cutoff: AppCutoff,
+        scope: PurgeScope,
+        count: int,
+        result: PurgeResult,
+        events: dict[int, int],
+    ) -> None:
+        """Add ``count`` reports of one app to this run's audit event (created by its first batch)."""
+        event_id = events.get(cutoff.app_id)
+        if event_id is None:
+            scope_json = scope.describe() | {"cutoff": _iso(cutoff.cutoff)}
+            if cutoff.retention_days is not None:
+                scope_json["retention_days"] = cutoff.retention_days
+            event = record_audit_event(
+                session,
+                "purge",
+                self.actor,
+                app_id=cutoff.app_id,
+                scope=scope_json,
+                count=count,
+                detail={"run": result.run_id, "status": "running"},
+            )
+            session.flush()
+            events[cutoff.app_id] = event.id
+        else:
+            session.execute(
+                update(AuditEvent).where(AuditEvent.id == event_id).values(count=AuditEvent.count + count)
+            )
+
+    def _drop_expired_days(
+        self,
+        connection: Connection,
+        cutoffs: list[AppCutoff],
+        scope: PurgeScope,
+        result: PurgeResult,
+        events: dict[int, int],
+    ) -> None:
+        """PostgreSQL: drop each partition whose reports are all past their app's cutoff, one per transaction.
+
+        Each is uncounted and dropped in one transaction (``crashsvc.purge.partitions``), so a purge
+        stopped at any point leaves every counter equal to what remains, as a batch does. Not for
+        ``--group`` purges, nor for a day that holds reports of an app outside the purge's scope.
+        """
+        if scope.group_id is not None or not cutoffs:
+            return
+        with self.db.engine.connect() as reader:  # not ``connection``: it must begin no transaction here
+            partitions = range_partitions(reader) if is_partitioned(reader) else []
+        cutoff_of = {cutoff.app_id: cutoff for cutoff in cutoffs}
+        latest = max(cutoff.cutoff for cutoff in cutoffs)
+
+        def expired(partition: Partition, app_ids: set[int]) -> bool:
+            return all(app in cutoff_of and partition.upper <= cutoff_of[app].cutoff for app in app_ids)
+
+        for partition in partitions:
+            if partition.upper > latest:
+                break
+            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                if not expired(partition, partition_app_ids(session, partition)):
+                    continue  # most days are decided here, before taking any lock
+                lock_reports_for_drop(session)
+                if not expired(partition, partition_app_ids(session, partition)):
+                    continue  # a report of another app arrived for that day meanwhile
+                stage_partition(session, partition.name)
+                per_app = staged_counts_per_app(session)
+                touched = uncount_staged(session)
+                session.execute(text(f"DROP TABLE {partition.name}"))
+                removed = (
+                    0 if self.keep_empty_groups or not touched else remove_empty_groups(session, touched)
+                )
+                for app_id, count in per_app.items():
+                    self._audit(session, cutoff_of[app_id], scope, count, result, events)
+            for app_id, count in per_app.items():
+                result.deleted[app_id] = result.deleted.get(app_id, 0) + count
+                if self.progress:
+                    self.progress(app_id, count)
+            result.groups_removed += removed
+            result.batches += 1
+            result.days_dropped += 1
 
     def _finish_events(self, events: dict[int, int], result: PurgeResult) -> None:
         if not events:

@@ -76,7 +76,10 @@ def sqlite_auto_vacuum(engine: Engine) -> int:
 
 
 def database_size(engine: Engine) -> int:
-    """SQLite: page_count * page_size; PostgreSQL: ``pg_total_relation_size`` of the purged tables."""
+    """SQLite: page_count * page_size; PostgreSQL: ``pg_total_relation_size`` of the purged tables.
+
+    A partitioned table (the reports on PostgreSQL) has no storage of its own: its partitions are summed.
+    """
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             pages = connection.exec_driver_sql("PRAGMA page_count").scalar() or 0
@@ -86,7 +89,11 @@ def database_size(engine: Engine) -> int:
         for table in PURGED_TABLES:
             total += int(
                 connection.execute(
-                    text("SELECT COALESCE(pg_total_relation_size(to_regclass(:t)), 0)"), {"t": table}
+                    text(
+                        "SELECT COALESCE(sum(pg_total_relation_size(relid)), 0) "
+                        "FROM pg_partition_tree(to_regclass(:t))"
+                    ),
+                    {"t": table},
                 ).scalar()
                 or 0
             )
@@ -106,17 +113,21 @@ def reclaim_space(
     *,
     budget_seconds: float | None = SQLITE_RECLAIM_BUDGET_SECONDS,
     pause_ratio: float = 0.0,
+    report_tables: list[str] | None = None,
 ) -> SpaceReport:
     """Return freed space to the file system (SQLite) or make it reusable (PostgreSQL).
 
     On SQLite ``connection`` (the purge's own, with its large page cache) does the work if given,
     for at most ``budget_seconds`` (None: until the free list is empty), resting ``pause_ratio``
-    times each step's duration after it. PostgreSQL ignores both: its VACUUM runs to the end.
+    times each step's duration after it. PostgreSQL ignores both: its VACUUM runs to the end, on
+    ``report_tables`` instead of all the reports when given (the partitions rows were deleted from;
+    a dropped day leaves nothing to vacuum, and the days after the cutoff lost nothing).
     """
     if engine.dialect.name == "sqlite":
         return _sqlite_reclaim(engine, before, connection, budget_seconds, pause_ratio)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        for table in PURGED_TABLES:
+        tables = PURGED_TABLES if report_tables is None else [*report_tables, *PURGED_TABLES[1:]]
+        for table in tables:
             exists = connection.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table}).scalar()
             if exists:
                 connection.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from crashsvc.db import Database, make_engine
-from crashsvc.migrate import alembic_config, upgrade_database
+from crashsvc.migrate import alembic_config, include_object_for, upgrade_database
 from crashsvc.models import App, Base, Group, Report
 
 
@@ -27,7 +27,11 @@ def test_migrated_schema_matches_the_models(database_url):
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            # PostgreSQL's partitions and the key they cannot be referenced by are left out (0007).
+            context = MigrationContext.configure(
+                connection, opts={"include_object": include_object_for(connection.dialect.name)}
+            )
+            diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
     assert diff == []

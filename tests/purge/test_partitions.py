@@ -1,0 +1,208 @@
+"""PostgreSQL: reports partitioned by day; a purge drops whole expired days and stays exact around them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from crashsvc.audit import list_audit_events
+from crashsvc.db import Database
+from crashsvc.migrate import upgrade_database
+from crashsvc.models import App, Report, ReportMissingSymbol
+from crashsvc.purge.partitions import (
+    DEFAULT,
+    LEGACY,
+    PARTITION_DAYS_AHEAD,
+    daily_name,
+    ensure_report_partitions,
+    range_partitions,
+)
+from crashsvc.purge.reports import PurgeScope, ReportPurger
+from tests.conftest import _reset_postgres
+from tests.factories import Factory
+from tests.foundation.test_migrations import _migrate
+from tests.purge.helpers import assert_consistent, bulk_reports, report_count
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_url(postgres_database) -> str:
+    _reset_postgres(postgres_database)
+    return postgres_database
+
+
+@pytest.fixture
+def pg_factory(make_app, pg_url) -> Factory:
+    return Factory(make_app(pg_url))
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+def _partitions(db) -> list[str]:
+    with db.engine.connect() as connection:
+        return [partition.name for partition in range_partitions(connection)]
+
+
+def _with_past_days(db, days: int) -> None:
+    """Partitions for the last ``days`` days, as a service that has run that long has them."""
+    with db.engine.begin() as connection:
+        ensure_report_partitions(connection, first_day=_today() - timedelta(days=days))
+
+
+def _counts_by_partition(db) -> dict[str, int]:
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT tableoid::regclass::text, count(*) FROM reports GROUP BY 1"))
+        return dict(rows.all())
+
+
+def test_a_new_database_has_a_partition_per_day_ahead_and_a_default(pg_url):
+    upgrade_database(pg_url)
+    factory_db = Database(pg_url)
+    names = _partitions(factory_db)
+    today = _today()
+    assert names == [daily_name(today + timedelta(days=n)) for n in range(PARTITION_DAYS_AHEAD + 1)]
+    with factory_db.engine.connect() as connection:
+        assert connection.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": DEFAULT})
+        assert connection.scalar(text("SELECT to_regclass(:name) IS NULL"), {"name": LEGACY})
+    upgrade_database(pg_url)  # again: nothing more, nothing fails
+    assert _partitions(factory_db) == names
+
+
+def test_upgrading_keeps_stored_reports_in_a_legacy_partition_that_a_purge_drops_once_expired(pg_url):
+    _migrate(pg_url, "upgrade", "0006_os_name_breakdown")
+    db = Database(pg_url)
+    with db.transaction() as session:
+        app = App(name="before", ingest_key=uuid.uuid4().hex)
+        session.add(app)
+        session.flush()
+        app_id = app.id
+    bulk_reports(db, app_id, 40, days=20)
+    upgrade_database(pg_url)
+    assert _counts_by_partition(db) == {LEGACY: 40}
+    result = ReportPurger(db, actor="test").run(PurgeScope(older_than=timedelta(days=5)), 90)
+    assert result.days_dropped == 0  # the legacy partition still holds recent reports: row by row
+    assert report_count(db) == sum(1 for index in range(40) if index % 20 < 5)
+    assert_consistent(db)
+    result = ReportPurger(db, actor="test").run(PurgeScope(older_than=timedelta(days=-2)), 90)
+    assert LEGACY not in _partitions(db) and report_count(db) == 0
+    assert_consistent(db)
+
+
+def test_a_purge_drops_the_expired_days_and_deletes_the_rest_row_by_row(pg_factory):
+    db = pg_factory.services.db
+    _with_past_days(db, 40)
+    app_row = pg_factory.app_row()
+    bulk_reports(db, app_row.id, 600, days=30)
+    cutoff_age = timedelta(days=10, hours=12)  # the cutoff falls inside a day: that day goes row by row
+    expected_left = {
+        r.id
+        for r in _all_reports(db)
+        if r.received_at >= datetime.now(UTC) - cutoff_age + timedelta(seconds=30)
+    }
+    result = ReportPurger(db, actor="test").run(PurgeScope(older_than=cutoff_age), 90)
+    left = {r.id for r in _all_reports(db)}
+    assert expected_left <= left and len(left) == 600 - result.total
+    cutoff = datetime.now(UTC) - cutoff_age
+    assert all(r.received_at >= cutoff - timedelta(minutes=1) for r in _all_reports(db))
+    assert result.days_dropped >= 29  # 40 past days, the cutoff's own and the later ones stay
+    assert min(_upper(name) for name in _partitions(db)) > cutoff  # every day before the cutoff's went
+    assert_consistent(db)
+    with db.sessions() as session:
+        [event] = [event for event in list_audit_events(session) if event.action == "purge"]
+        assert event.count == result.total
+    assert ReportPurger(db, actor="test").run(PurgeScope(older_than=cutoff_age), 90).total == 0
+
+
+def test_a_day_shared_with_an_app_outside_the_scope_is_not_dropped(pg_factory):
+    db = pg_factory.services.db
+    _with_past_days(db, 20)
+    purged, other = pg_factory.app_row(), pg_factory.app_row()
+    bulk_reports(db, purged.id, 100, days=15)
+    bulk_reports(db, other.id, 100, days=15)
+    cutoff = datetime.now(UTC) - timedelta(days=3)
+    held = _counts_by_partition(db)
+    empty_and_expired = {
+        name
+        for name in _partitions(db)
+        if name not in held and _upper(name) <= cutoff - timedelta(seconds=30)
+    }
+    before = _partitions(db)
+    result = ReportPurger(db, actor="test").run(
+        PurgeScope(older_than=timedelta(days=3), app_id=purged.id), 90
+    )
+    # Only days that held no report at all go: every other one holds reports of the other app too.
+    assert (
+        result.days_dropped == len(empty_and_expired)
+        and set(_partitions(db)) == set(before) - empty_and_expired
+    )
+    assert report_count(db, app_id=other.id) == 100
+    assert report_count(db, app_id=purged.id) == sum(1 for index in range(100) if index % 15 < 3)
+    assert_consistent(db)
+
+
+def test_each_app_keeps_its_own_retention_across_shared_days(pg_factory):
+    db = pg_factory.services.db
+    _with_past_days(db, 30)
+    short, long = pg_factory.app_row(retention_days=5), pg_factory.app_row(retention_days=20)
+    bulk_reports(db, short.id, 120, days=25)
+    bulk_reports(db, long.id, 120, days=25)
+    result = ReportPurger(db, actor="test").run(PurgeScope(), 90)
+    assert result.days_dropped >= 5  # days 21-29: every app's cutoff is past them
+    assert report_count(db, app_id=short.id) == sum(1 for index in range(120) if index % 25 < 5)
+    assert report_count(db, app_id=long.id) == sum(1 for index in range(120) if index % 25 < 20)
+    assert_consistent(db)
+
+
+def test_missing_symbol_rows_go_with_their_reports_dropped_or_deleted(pg_factory):
+    db = pg_factory.services.db
+    _with_past_days(db, 20)
+    app_row = pg_factory.app_row()
+    bulk_reports(db, app_row.id, 60, days=15)
+    with db.transaction() as session:
+        rows = session.execute(select(Report.id, Report.received_at)).all()
+        session.execute(
+            insert(ReportMissingSymbol),
+            [
+                {"report_id": rid, "app_id": app_row.id, "symbol_key": f"key-{rid}", "type": "macho"}
+                for rid, _ in rows
+            ],
+        )
+    result = ReportPurger(db, actor="test").run(PurgeScope(older_than=timedelta(days=4, hours=12)), 90)
+    assert result.days_dropped and result.total
+    with db.sessions() as session:
+        remaining = set(session.scalars(select(Report.id)))
+        waiting = set(session.scalars(select(ReportMissingSymbol.report_id)))
+    assert waiting == remaining
+
+
+def test_a_report_stored_again_with_a_new_received_at_is_not_counted_twice(pg_factory):
+    # The key is (id, received_at) here: the store's own check keeps ids unique (claim_report_ids).
+    factory = pg_factory
+    app_row = factory.app_row()
+    report = factory.report()
+    client = factory.app.test_client()
+    headers = {"X-Crashsvc-Key": app_row.ingest_key}
+    first = client.post("/api/v1/reports", json=report, headers=headers)
+    factory.process_queue()
+    factory.services.redis.delete(f"crashsvc:seen:{first.get_json()['id']}")  # IDEMPOTENCY_TTL ran out
+    again = client.post("/api/v1/reports", json=report, headers=headers)
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    factory.process_queue()
+    assert report_count(factory.services.db) == 1
+    assert_consistent(factory.services.db)
+
+
+def _upper(name: str) -> datetime:
+    return datetime.strptime(name.removeprefix("reports_p"), "%Y%m%d").replace(tzinfo=UTC) + timedelta(days=1)
+
+
+def _all_reports(db):
+    with db.sessions() as session:
+        return session.execute(select(Report.id, Report.received_at)).all()
