@@ -271,7 +271,11 @@ def uncount_staged(session: Session) -> set[int]:
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        session.execute(text("ANALYZE purge_batch"))  # temporary tables get no autovacuum statistics
+        # Temporary tables get no autovacuum statistics. A coarse sample is enough to plan the
+        # GROUP BYs below: at the default target ANALYZE read 30,000 rows per batch, 0.1 s of a
+        # day's 0.6 s (2 s of a 1M-report purge), at 10 it reads 3,000.
+        session.execute(text("SET LOCAL default_statistics_target = 10"))
+        session.execute(text("ANALYZE purge_batch"))
     # Tables are taken in the order the worker counts in (installs, groups, days, breakdowns;
     # crashsvc/groups/counters.py), so a purge and a worker on the same group cannot deadlock.
     installs_sql, *later_tables = _DECREMENT_SQL

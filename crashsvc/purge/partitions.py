@@ -44,6 +44,9 @@ DAILY_NAME = re.compile(r"\Areports_p(\d{8})\Z")
 PARTITION_DAYS_AHEAD = 14
 # One number for every process that creates partitions (migrate, purges): they take turns.
 _MAINTENANCE_LOCK = 0x63727368  # "crsh"
+# How long a drop waits for the reports table's lock before giving up (and trying again later):
+# every store and read of the reports that comes after it queues behind the waiting drop.
+DROP_LOCK_TIMEOUT_MS = 2000
 _BOUNDS = re.compile(r"FROM \((?:MINVALUE|'([^']+)')\) TO \('([^']+)'\)")
 
 
@@ -155,5 +158,5 @@ def lock_reports_for_drop(session: Session) -> None:
     the transactions already running on the reports, and blocks new ones until it commits
     (the scan and the uncount of one day).
     """
-    session.execute(text("SET LOCAL lock_timeout = '30s'"))
+    session.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT_MS}ms'"))
     session.execute(text(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE"))

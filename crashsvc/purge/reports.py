@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from crashsvc.audit import record_audit_event
@@ -84,6 +85,11 @@ POSTGRES_PAUSE_RATIO = 1.0
 # pages: with a longer one on this connection the WAL grew to hundreds of MB and the other writers'
 # commits (still at 1,000) did the checkpointing, at 13% of their rate instead of 54% (bench/purge.py).
 SQLITE_PURGE_CACHE_MIB = 256
+# PostgreSQL: a day's drop waits at most ``partitions.DROP_LOCK_TIMEOUT`` for the reports table's lock,
+# this many times; then the day is left to the batches. Why short waits: while the drop waits for
+# the lock, every later store and read of the reports queues behind it.
+DROP_LOCK_ATTEMPTS = 5
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 @dataclass(frozen=True)
@@ -378,10 +384,14 @@ class ReportPurger:
                 # Not ``< batch_size``: on PostgreSQL a batch ends where its day's partition does.
                 if not removed:
                     break
-                if self.pause_ratio:
-                    rest = self.pause_ratio * (time.monotonic() - batch_started)
-                    time.sleep(rest)
-                    result.rest_seconds += rest
+                self._rest(batch_started, result)
+
+    def _rest(self, batch_started: float, result: PurgeResult) -> None:
+        """Leave the CPU (and SQLite's write lock) to the others for ``pause_ratio`` times the batch's time."""
+        if self.pause_ratio:
+            rest = self.pause_ratio * (time.monotonic() - batch_started)
+            time.sleep(rest)
+            result.rest_seconds += rest
 
     def _batch(
         self,
@@ -462,21 +472,11 @@ class ReportPurger:
         for partition in partitions:
             if partition.upper > latest:
                 break
-            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-                if not expired(partition, partition_app_ids(session, partition)):
-                    continue  # most days are decided here, before taking any lock
-                lock_reports_for_drop(session)
-                if not expired(partition, partition_app_ids(session, partition)):
-                    continue  # a report of another app arrived for that day meanwhile
-                stage_partition(session, partition.name)
-                per_app = staged_counts_per_app(session)
-                touched = uncount_staged(session)
-                session.execute(text(f"DROP TABLE {partition.name}"))
-                removed = (
-                    0 if self.keep_empty_groups or not touched else remove_empty_groups(session, touched)
-                )
-                for app_id, count in per_app.items():
-                    self._audit(session, cutoff_of[app_id], scope, count, result, events)
+            started = time.monotonic()
+            dropped = self._drop_day(connection, partition, expired, cutoff_of, scope, result, events)
+            if dropped is None:
+                continue  # left to the batches
+            per_app, removed = dropped
             for app_id, count in per_app.items():
                 result.deleted[app_id] = result.deleted.get(app_id, 0) + count
                 if self.progress:
@@ -484,6 +484,45 @@ class ReportPurger:
             result.groups_removed += removed
             result.batches += 1
             result.days_dropped += 1
+            self._rest(started, result)
+
+    def _drop_day(
+        self,
+        connection: Connection,
+        partition: Partition,
+        expired: Callable[[Partition, set[int]], bool],
+        cutoff_of: dict[int, AppCutoff],
+        scope: PurgeScope,
+        result: PurgeResult,
+        events: dict[int, int],
+    ) -> tuple[dict[int, int], int] | None:
+        """Uncount and drop one expired day in one transaction: (reports per app, groups removed).
+
+        None when the day is not all expired, or the table lock was not had in ``DROP_LOCK_ATTEMPTS``.
+        """
+        for attempt in range(DROP_LOCK_ATTEMPTS):
+            try:
+                with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                    if not expired(partition, partition_app_ids(session, partition)):
+                        return None  # most days are decided here, before taking any lock
+                    lock_reports_for_drop(session)
+                    if not expired(partition, partition_app_ids(session, partition)):
+                        return None  # a report of another app arrived for that day meanwhile
+                    stage_partition(session, partition.name)
+                    per_app = staged_counts_per_app(session)
+                    touched = uncount_staged(session)
+                    session.execute(text(f"DROP TABLE {partition.name}"))
+                    removed = 0
+                    if touched and not self.keep_empty_groups:
+                        removed = remove_empty_groups(session, touched)
+                    for app_id, count in per_app.items():
+                        self._audit(session, cutoff_of[app_id], scope, count, result, events)
+                return per_app, removed
+            except OperationalError as error:
+                if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                    raise
+                time.sleep(min(2.0, 0.25 * 2**attempt))  # a long transaction on the reports: let it end
+        return None
 
     def _finish_events(self, events: dict[int, int], result: PurgeResult) -> None:
         if not events:

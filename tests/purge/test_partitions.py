@@ -206,3 +206,21 @@ def _upper(name: str) -> datetime:
 def _all_reports(db):
     with db.sessions() as session:
         return session.execute(select(Report.id, Report.received_at)).all()
+
+
+def test_a_day_whose_lock_does_not_come_is_left_to_the_batches(pg_factory, monkeypatch):
+    # A long transaction reading the reports holds the drop off; the purge must not queue every
+    # store behind it for long, nor fail: it deletes that day's reports row by row instead.
+    monkeypatch.setattr("crashsvc.purge.reports.DROP_LOCK_ATTEMPTS", 2)
+    monkeypatch.setattr("crashsvc.purge.partitions.DROP_LOCK_TIMEOUT_MS", 50)
+    db = pg_factory.services.db
+    _with_past_days(db, 10)
+    app_row = pg_factory.app_row()
+    bulk_reports(db, app_row.id, 90, days=9)
+    with db.engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM reports"))  # holds the table (ACCESS SHARE) until rollback
+        result = ReportPurger(db, actor="test").run(PurgeScope(older_than=timedelta(days=3)), 90)
+        reader.rollback()
+    assert result.days_dropped == 0
+    assert report_count(db, app_id=app_row.id) == sum(1 for index in range(90) if index % 9 < 3)
+    assert_consistent(db)
