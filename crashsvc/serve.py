@@ -1,7 +1,9 @@
 """`crashsvc serve` (and `make run`): the whole service in the foreground, stopped by one Ctrl-C.
 
 Starts, in order: the embedded Valkey (unless CRASHSVC_REDIS_URL is set), migrations, gunicorn
-and the workers. A worker that dies is restarted; SIGINT/SIGTERM stop every child cleanly.
+and the workers. A worker that dies is restarted; SIGINT/SIGTERM stop every child cleanly: the web
+and the workers first, Valkey last. Each child runs in a process group of its own, so a terminal's
+Ctrl-C reaches the supervisor only (``crashsvc.valkey.supervised_child``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 
 from config.settings import Settings
 from crashsvc.migrate import upgrade_database
-from crashsvc.valkey import EmbeddedValkey
+from crashsvc.valkey import EmbeddedValkey, supervised_child
 
 # Gunicorn's access log without the client address (%(h)s) or user agent: crashsvc never logs them.
 ACCESS_LOG_FORMAT = '{"ts":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"bytes":%(B)s,"ms":%(M)s}'
@@ -70,16 +72,20 @@ class Supervisor:
         data_dir.mkdir(parents=True, exist_ok=True)
         redis_url = self.settings.redis_url
         if not redis_url:
-            self.valkey = EmbeddedValkey(data_dir / "valkey", nice=self.settings.embedded_valkey_nice)
+            self.valkey = EmbeddedValkey(
+                data_dir / "valkey", nice=self.settings.embedded_valkey_nice, supervised=True
+            )
             self.valkey.start()
             redis_url = self.valkey.url
         upgrade_database(self.settings.database_url_resolved)
         env = self._env(redis_url)
         signal.signal(signal.SIGINT, self._stop)
         signal.signal(signal.SIGTERM, self._stop)
-        self.children["web"] = subprocess.Popen(self._web_command(), env=env)
+        self.children["web"] = subprocess.Popen(self._web_command(), env=env, **supervised_child())
         for index in range(self.settings.workers):
-            self.children[f"worker-{index}"] = subprocess.Popen(self._worker_command(index), env=env)
+            self.children[f"worker-{index}"] = subprocess.Popen(
+                self._worker_command(index), env=env, **supervised_child()
+            )
         self._announce(redis_url)
         try:
             while not self.stopping:
@@ -92,7 +98,7 @@ class Supervisor:
                             break
                         print(f"crashsvc: {name} exited ({child.returncode}); restarting", file=sys.stderr)
                         self.children[name] = subprocess.Popen(
-                            self._worker_command(int(name.split("-")[1])), env=env
+                            self._worker_command(int(name.split("-")[1])), env=env, **supervised_child()
                         )
         finally:
             self._shutdown()

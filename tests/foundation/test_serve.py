@@ -144,3 +144,37 @@ def test_the_procfiles_web_runs_the_same_gunicorn_as_serve():
 
     assert procfile[0] == "gunicorn" and procfile[-1] == serve[-1]
     assert options(procfile) == options(serve)
+
+
+@pytest.mark.timeout(180)
+def test_ctrl_c_stops_every_child_in_order_without_a_traceback(tmp_path):
+    # A terminal's Ctrl-C signals its whole foreground process group at once; serve is started
+    # in a group of its own here and the group gets SIGINT, as `make run` does in a terminal.
+    # Valkey used to get it too and shut down before the workers, which printed the RQ
+    # scheduler's connection tracebacks on their way out.
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CRASHSVC_")}
+    env.update(
+        CRASHSVC_DATA_DIR=str(tmp_path / "var"),
+        CRASHSVC_PORT=str(port),
+        CRASHSVC_WEB_WORKERS="1",
+        CRASHSVC_WORKERS="2",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crashsvc.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200)
+        time.sleep(2)  # the workers' schedulers are up and holding their locks
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        output, _ = server.communicate(timeout=90)
+    assert server.returncode == 0, output[-3000:]
+    assert "crashsvc: stopped" in output
+    assert "Traceback" not in output and "ConnectionError" not in output, output[-3000:]
