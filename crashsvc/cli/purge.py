@@ -72,6 +72,8 @@ def _summary_text(result: PurgeResult, symbols: dict[str, Any] | None) -> str:
         f"purged {result.total} reports from {len(result.deleted)} app(s) in {result.seconds:.1f} s "
         f"({result.batches} batches, {result.groups_removed} empty groups removed)"
     )
+    if result.days_dropped:
+        text += f"\n{result.days_dropped} of the batches were whole days, dropped (PostgreSQL partitions)"
     space = result.space
     if space is not None:
         text += (

@@ -8,19 +8,32 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from crashsvc.audit import list_audit_events
 from crashsvc.models import Report
+from crashsvc.purge.partitions import ensure_report_partitions
 from crashsvc.purge.reports import PurgeScope, ReportPurger
 from tests.purge.helpers import assert_consistent, bulk_reports, post_reports, report_count
 from workers.batch import process_reports
 
 
-def test_ingestion_and_processing_during_a_purge_lose_nothing(app, factory):
+@pytest.fixture(params=["rows", "days"])
+def layout(request, factory) -> str:
+    """ "days": the old reports lie in daily partitions a purge drops whole (PostgreSQL only)."""
+    db = factory.services.db
+    if request.param == "days":
+        if db.is_sqlite:
+            pytest.skip("SQLite has no partitions: every purge deletes rows")
+        with db.engine.begin() as connection:
+            ensure_report_partitions(connection, first_day=datetime.now(UTC).date() - timedelta(days=32))
+    return request.param
+
+
+def test_ingestion_and_processing_during_a_purge_lose_nothing(app, factory, layout):
     db = factory.services.db
     app_row = factory.app_row()
     bulk_reports(db, app_row.id, 2000, days=30)  # i % 30 days old: the 67 with i % 30 == 0 stay
@@ -62,6 +75,7 @@ def test_ingestion_and_processing_during_a_purge_lose_nothing(app, factory):
         thread.join(60)
     assert not errors, errors
     assert result.total == 2000 - 67
+    assert (result.days_dropped > 0) == (layout == "days")
     with db.sessions() as session:
         stored = set(session.scalars(select(Report.id).where(Report.id.in_(posted))))
     assert stored == set(posted) and len(posted) >= 10
@@ -79,7 +93,7 @@ def _cli_env(factory) -> dict[str, str]:
 
 
 @pytest.mark.fault
-def test_a_purge_killed_half_way_is_consistent_and_a_rerun_finishes(factory):
+def test_a_purge_killed_half_way_is_consistent_and_a_rerun_finishes(factory, layout):
     db = factory.services.db
     app_row = factory.app_row()
     bulk_reports(db, app_row.id, 3000, days=30)  # 2900 older than a day
