@@ -2,6 +2,7 @@
 
 - ``reports``     — the plan (dry run) and the batched purge of reports older than a cutoff;
 - ``aggregates``  — uncounting many reports at once, recount and drift checks of group aggregates;
+- ``partitions``  — PostgreSQL's reports by day received: created ahead, dropped whole once expired;
 - ``space``       — giving the space back (SQLite incremental vacuum, PostgreSQL VACUUM);
 - ``symbols``     — symbol files no report needs any more;
 - ``deletion``    — deleting one report wherever it is (spool, queue, worker, database);
