@@ -26,13 +26,17 @@ reason: its rows go with their report explicitly (``aggregates.delete_and_stage`
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+log = logging.getLogger("crashsvc.purge")
 
 PARENT = "reports"
 LEGACY = "reports_legacy"
@@ -47,6 +51,7 @@ _MAINTENANCE_LOCK = 0x63727368  # "crsh"
 # How long a drop waits for the reports table's lock before giving up (and trying again later):
 # every store and read of the reports that comes after it queues behind the waiting drop.
 DROP_LOCK_TIMEOUT_MS = 2000
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 _BOUNDS = re.compile(r"FROM \((?:MINVALUE|'([^']+)')\) TO \('([^']+)'\)")
 
 
@@ -135,12 +140,22 @@ def ensure_report_partitions(
         if taken:
             continue
         name = daily_name(lower.date())
-        connection.execute(
-            text(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} "
-                f"FOR VALUES FROM ('{lower.isoformat()}') TO ('{upper.isoformat()}')"
-            )
-        )
+        try:
+            with connection.begin_nested():
+                connection.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT_MS}ms'"))
+                connection.execute(
+                    text(
+                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} "
+                        f"FOR VALUES FROM ('{lower.isoformat()}') TO ('{upper.isoformat()}')"
+                    )
+                )
+        except OperationalError as error:
+            # Creating a partition locks the reports table, and waiting for it behind a long read
+            # would queue every store after it. The days ahead leave time: the next run creates it.
+            if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            log.warning("report_partition_postponed", extra={"partition": name})
+            break
         created.append(name)
     return created
 

@@ -40,6 +40,7 @@ from crashsvc.purge.aggregates import (
 )
 from crashsvc.purge.partitions import DEFAULT as DEFAULT_PARTITION
 from crashsvc.purge.partitions import (
+    LOCK_NOT_AVAILABLE,
     Partition,
     ensure_report_partitions,
     is_partitioned,
@@ -89,7 +90,6 @@ SQLITE_PURGE_CACHE_MIB = 256
 # this many times; then the day is left to the batches. Why short waits: while the drop waits for
 # the lock, every later store and read of the reports queues behind it.
 DROP_LOCK_ATTEMPTS = 5
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,19 @@ def test_a_day_whose_lock_does_not_come_is_left_to_the_batches(pg_factory, monke
     assert result.days_dropped == 0
     assert report_count(db, app_id=app_row.id) == sum(1 for index in range(90) if index % 9 < 3)
     assert_consistent(db)
+
+
+def test_a_partition_whose_lock_does_not_come_waits_for_the_next_run(pg_factory, monkeypatch):
+    # Creating a partition locks the reports table; behind a long read it would make every store
+    # queue. The days ahead leave time: it gives up quickly and the next run creates it.
+    monkeypatch.setattr("crashsvc.purge.partitions.DROP_LOCK_TIMEOUT_MS", 50)
+    db = pg_factory.services.db
+    today = _today()
+    with db.engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM reports"))
+        with db.engine.begin() as connection:
+            assert ensure_report_partitions(connection, today=today + timedelta(days=3)) == []
+        reader.rollback()
+    with db.engine.begin() as connection:
+        created = ensure_report_partitions(connection, today=today + timedelta(days=3))
+    assert created == [daily_name(today + timedelta(days=PARTITION_DAYS_AHEAD + n)) for n in (1, 2, 3)]
