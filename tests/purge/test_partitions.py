@@ -240,3 +240,18 @@ def test_a_partition_whose_lock_does_not_come_waits_for_the_next_run(pg_factory,
     with db.engine.begin() as connection:
         created = ensure_report_partitions(connection, today=today + timedelta(days=3))
     assert created == [daily_name(today + timedelta(days=PARTITION_DAYS_AHEAD + n)) for n in (1, 2, 3)]
+
+
+def test_downgrading_puts_every_report_back_into_one_table(pg_factory):
+    db = pg_factory.services.db
+    _with_past_days(db, 5)
+    app_row = pg_factory.app_row()
+    bulk_reports(db, app_row.id, 50, days=5)
+    url = pg_factory.services.settings.database_url_resolved
+    _migrate(url, "downgrade", "0006_os_name_breakdown")
+    with db.engine.connect() as connection:
+        assert not connection.scalar(text("SELECT count(*) FROM pg_partitioned_table"))
+    assert report_count(db, app_id=app_row.id) == 50
+    assert_consistent(db)
+    upgrade_database(url)
+    assert _counts_by_partition(db) == {LEGACY: 50}
