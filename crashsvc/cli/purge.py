@@ -16,7 +16,7 @@ from crashsvc.db import Database
 from crashsvc.migrate import upgrade_database
 from crashsvc.models import App, Group
 from crashsvc.purge.aggregates import aggregate_drift, group_ids_of_app, recount_group
-from crashsvc.purge.reports import PurgeResult, PurgeScope, ReportPurger, plan_purge
+from crashsvc.purge.reports import PurgeResult, PurgeScope, ReportPurger, plan_dropped_days, plan_purge
 from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS
 from crashsvc.purge.symbols import plan_symbol_purge, purge_unused_symbols
 
@@ -152,12 +152,21 @@ def purge(
         scope = PurgeScope(older_than=older_than, app_id=app_id, group_id=group_id)
         with db.sessions() as session:
             plans = plan_purge(session, scope, settings.default_retention_days)
+            days = plan_dropped_days(session, scope, settings.default_retention_days) if dry_run else None
         symbols = plan_symbol_purge(db, symbols_unused_for, app_id) if symbols_unused_for else None
         if dry_run:
+            text = _plan_text(plans, symbols)
+            if days is not None:
+                text += f"\nPostgreSQL: {len(days)} whole days would be dropped, the rest deleted row by row"
             emit(
                 as_json,
-                {"dry_run": True, "apps": [plan.as_dict() for plan in plans], "symbols": symbols},
-                _plan_text(plans, symbols),
+                {
+                    "dry_run": True,
+                    "apps": [plan.as_dict() for plan in plans],
+                    "symbols": symbols,
+                    "days_dropped_whole": None if days is None else len(days),
+                },
+                text,
             )
             return
         interactive = sys.stdin.isatty() and sys.stdout.isatty() and not as_json

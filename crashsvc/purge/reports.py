@@ -244,6 +244,31 @@ def _as_utc(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def day_expired(partition: Partition, app_ids: set[int], cutoff_of: dict[int, AppCutoff]) -> bool:
+    """Whether a purge may drop this partition: every report in it is of an app in scope, past its cutoff."""
+    return all(app in cutoff_of and partition.upper <= cutoff_of[app].cutoff for app in app_ids)
+
+
+def plan_dropped_days(
+    session: Session, scope: PurgeScope, default_retention_days: int, now: datetime | None = None
+) -> list[str] | None:
+    """PostgreSQL: the days (partitions) a purge would drop whole; None where reports are not partitioned."""
+    connection = session.connection()
+    if not is_partitioned(connection):
+        return None
+    cutoffs = app_cutoffs(session, scope, default_retention_days, now)
+    if scope.group_id is not None or not cutoffs:
+        return []
+    cutoff_of = {cutoff.app_id: cutoff for cutoff in cutoffs}
+    latest = max(cutoff.cutoff for cutoff in cutoffs)
+    return [
+        partition.name
+        for partition in range_partitions(connection)
+        if partition.upper <= latest
+        and day_expired(partition, partition_app_ids(session, partition), cutoff_of)
+    ]
+
+
 @dataclass(frozen=True)
 class DeletedBatch:
     """What one ``delete_reports_where`` removed: how many reports, from which apps, and empty groups."""
@@ -467,7 +492,7 @@ class ReportPurger:
         latest = max(cutoff.cutoff for cutoff in cutoffs)
 
         def expired(partition: Partition, app_ids: set[int]) -> bool:
-            return all(app in cutoff_of and partition.upper <= cutoff_of[app].cutoff for app in app_ids)
+            return day_expired(partition, app_ids, cutoff_of)
 
         for partition in partitions:
             if partition.upper > latest:

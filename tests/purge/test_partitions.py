@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -255,3 +256,21 @@ def test_downgrading_puts_every_report_back_into_one_table(pg_factory):
     assert_consistent(db)
     upgrade_database(url)
     assert _counts_by_partition(db) == {LEGACY: 50}
+
+
+def test_the_dry_run_says_how_many_days_would_go_whole_and_drops_none(pg_factory):
+    from tests.purge.test_purge import cli
+
+    db = pg_factory.services.db
+    _with_past_days(db, 20)
+    app_row = pg_factory.app_row()
+    bulk_reports(db, app_row.id, 150, days=15)
+    before = _partitions(db)
+    result = cli(pg_factory, "purge", "--older-than", "6d", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert _partitions(db) == before and report_count(db) == 150
+    text = cli(pg_factory, "purge", "--older-than", "6d", "--dry-run").output
+    assert f"PostgreSQL: {plan['days_dropped_whole']} whole days would be dropped" in text
+    purged = cli(pg_factory, "purge", "--older-than", "6d", "--yes", "--json")
+    assert json.loads(purged.output)["days_dropped"] == plan["days_dropped_whole"] >= 13
