@@ -237,7 +237,10 @@ def delete_and_stage(session: Session, condition: Any, limit: int | None = None)
 
 
 def stage_partition(session: Session, partition: str) -> int:
-    """PostgreSQL: stage every report of one partition in ``PURGE_BATCH`` (before it is dropped)."""
+    """PostgreSQL: stage every report of one partition in ``PURGE_BATCH`` and delete their missing-symbol rows.
+
+    Before the partition is dropped, in the same transaction; returns how many were staged.
+    """
     session.execute(text(_CREATE_BATCH["postgresql"]))
     session.execute(delete(PURGE_BATCH))
     target = _partition_table(partition)

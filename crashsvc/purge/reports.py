@@ -86,7 +86,7 @@ POSTGRES_PAUSE_RATIO = 1.0
 # pages: with a longer one on this connection the WAL grew to hundreds of MB and the other writers'
 # commits (still at 1,000) did the checkpointing, at 13% of their rate instead of 54% (bench/purge.py).
 SQLITE_PURGE_CACHE_MIB = 256
-# PostgreSQL: a day's drop waits at most ``partitions.DROP_LOCK_TIMEOUT`` for the reports table's lock,
+# PostgreSQL: a day's drop waits at most ``partitions.DROP_LOCK_TIMEOUT_MS`` for the reports table's lock,
 # this many times; then the day is left to the batches. Why short waits: while the drop waits for
 # the lock, every later store and read of the reports queues behind it.
 DROP_LOCK_ATTEMPTS = 5
@@ -490,15 +490,11 @@ class ReportPurger:
             partitions = range_partitions(reader) if is_partitioned(reader) else []
         cutoff_of = {cutoff.app_id: cutoff for cutoff in cutoffs}
         latest = max(cutoff.cutoff for cutoff in cutoffs)
-
-        def expired(partition: Partition, app_ids: set[int]) -> bool:
-            return day_expired(partition, app_ids, cutoff_of)
-
         for partition in partitions:
             if partition.upper > latest:
                 break
             started = time.monotonic()
-            dropped = self._drop_day(connection, partition, expired, cutoff_of, scope, result, events)
+            dropped = self._drop_day(connection, partition, cutoff_of, scope, result, events)
             if dropped is None:
                 continue  # left to the batches
             per_app, removed = dropped
@@ -515,7 +511,6 @@ class ReportPurger:
         self,
         connection: Connection,
         partition: Partition,
-        expired: Callable[[Partition, set[int]], bool],
         cutoff_of: dict[int, AppCutoff],
         scope: PurgeScope,
         result: PurgeResult,
@@ -528,10 +523,10 @@ class ReportPurger:
         for attempt in range(DROP_LOCK_ATTEMPTS):
             try:
                 with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-                    if not expired(partition, partition_app_ids(session, partition)):
+                    if not day_expired(partition, partition_app_ids(session, partition), cutoff_of):
                         return None  # most days are decided here, before taking any lock
                     lock_reports_for_drop(session)
-                    if not expired(partition, partition_app_ids(session, partition)):
+                    if not day_expired(partition, partition_app_ids(session, partition), cutoff_of):
                         return None  # a report of another app arrived for that day meanwhile
                     stage_partition(session, partition.name)
                     per_app = staged_counts_per_app(session)
