@@ -72,31 +72,38 @@ def valkey_nice(data_dir: Path) -> int:
     raise AssertionError("no embedded Valkey process found")
 
 
-@pytest.mark.timeout(180)
-def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
-    data_dir = tmp_path / "var"
-    port = free_port()
+def serve_env(data_dir: Path, port: int, **settings: str) -> dict[str, str]:
+    """This process's environment without its CRASHSVC_ settings, plus a data dir, a port and ``settings``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CRASHSVC_")}
-    env.update(
-        CRASHSVC_DATA_DIR=str(data_dir),
-        CRASHSVC_PORT=str(port),
-        CRASHSVC_WEB_WORKERS="1",
-        CRASHSVC_LOG_LEVEL="WARNING",
-    )
-    user_email = "ops@example.com"
-    cli(env, "users", "create", user_email, "--admin", "--password-stdin", stdin="a long password\n")
-    app = json.loads(cli(env, "apps", "create", "Served", "--json"))
-    token = json.loads(cli(env, "tokens", "create", "--user", user_email, "--json"))["token"]
-    assert app["dsn"] == f"http://{app['ingest_key']}@127.0.0.1:{port}/{app['id']}"
+    env.update(CRASHSVC_DATA_DIR=str(data_dir), CRASHSVC_PORT=str(port), CRASHSVC_WEB_WORKERS="1")
+    env.update({f"CRASHSVC_{name}": value for name, value in settings.items()})
+    return env
 
-    server = subprocess.Popen(
+
+def start_serve(env: dict[str, str], **options) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "crashsvc.cli", "serve"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        **options,
     )
+
+
+@pytest.mark.timeout(180)
+def test_serve_runs_the_whole_service_and_stops_cleanly(tmp_path):
+    data_dir = tmp_path / "var"
+    port = free_port()
+    env = serve_env(data_dir, port, LOG_LEVEL="WARNING")
+    user_email = "ops@example.com"
+    cli(env, "users", "create", user_email, "--admin", "--password-stdin", stdin="a long password\n")
+    app = json.loads(cli(env, "apps", "create", "Served", "--json"))
+    token = json.loads(cli(env, "tokens", "create", "--user", user_email, "--json"))["token"]
+    assert app["dsn"] == f"http://{app['ingest_key']}@127.0.0.1:{port}/{app['id']}"
+
+    server = start_serve(env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: http("GET", f"{base}/readyz")[0] == 200)
@@ -153,22 +160,7 @@ def test_ctrl_c_stops_every_child_in_order_without_a_traceback(tmp_path):
     # Valkey used to get it too and shut down before the workers, which printed the RQ
     # scheduler's connection tracebacks on their way out.
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CRASHSVC_")}
-    env.update(
-        CRASHSVC_DATA_DIR=str(tmp_path / "var"),
-        CRASHSVC_PORT=str(port),
-        CRASHSVC_WEB_WORKERS="1",
-        CRASHSVC_WORKERS="2",
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crashsvc.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    server = start_serve(serve_env(tmp_path / "var", port, WORKERS="2"), start_new_session=True)
     try:
         wait_for(lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200)
         time.sleep(2)  # the workers' schedulers are up and holding their locks
