@@ -152,12 +152,17 @@ def ensure_report_partitions(
         except OperationalError as error:
             # Creating a partition locks the reports table, and waiting for it behind a long read
             # would queue every store after it. The days ahead leave time: the next run creates it.
-            if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if not lock_timed_out(error):
                 raise
             log.warning("report_partition_postponed", extra={"partition": name})
             break
         created.append(name)
     return created
+
+
+def lock_timed_out(error: OperationalError) -> bool:
+    """Whether PostgreSQL gave up waiting for a lock (``lock_timeout``), rather than failing otherwise."""
+    return getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 def partition_app_ids(session: Session, partition: Partition) -> set[int]:

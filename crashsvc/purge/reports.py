@@ -40,11 +40,11 @@ from crashsvc.purge.aggregates import (
 )
 from crashsvc.purge.partitions import DEFAULT as DEFAULT_PARTITION
 from crashsvc.purge.partitions import (
-    LOCK_NOT_AVAILABLE,
     Partition,
     ensure_report_partitions,
     is_partitioned,
     lock_reports_for_drop,
+    lock_timed_out,
     partition_app_ids,
     range_partitions,
 )
@@ -269,6 +269,19 @@ def plan_dropped_days(
     ]
 
 
+def _partitions_deleted_from(
+    partitions: list[Partition] | None, cutoffs: list[AppCutoff]
+) -> list[str] | None:
+    """PostgreSQL, partitioned: the partitions a row delete may have touched (None: the whole table).
+
+    Days dropped meanwhile are in the list too; the VACUUM skips tables that no longer exist.
+    """
+    if partitions is None or not cutoffs:
+        return None
+    latest = max(cutoff.cutoff for cutoff in cutoffs)
+    return [p.name for p in partitions if p.lower is None or p.lower < latest] + [DEFAULT_PARTITION]
+
+
 @dataclass(frozen=True)
 class DeletedBatch:
     """What one ``delete_reports_where`` removed: how many reports, from which apps, and empty groups."""
@@ -340,11 +353,12 @@ class ReportPurger:
         before = database_size(self.db.engine)
         with self.db.engine.begin() as connection:
             ensure_report_partitions(connection)  # PostgreSQL: the days ahead, as migrate does
+            partitions = range_partitions(connection) if is_partitioned(connection) else None
         with self.db.sessions() as session:
             cutoffs = app_cutoffs(session, scope, default_retention_days, now)
         events: dict[int, int] = {}
         with self._connection() as connection:
-            self._drop_expired_days(connection, cutoffs, scope, result, events)
+            self._drop_expired_days(connection, partitions or [], cutoffs, scope, result, events)
             self._delete_in_batches(connection, cutoffs, scope, result, events)
             if self._should_reclaim(result):
                 reclaim_started = time.monotonic()
@@ -354,23 +368,12 @@ class ReportPurger:
                     connection,
                     budget_seconds=self.reclaim_budget,
                     pause_ratio=self.pause_ratio,
-                    report_tables=self._partitions_deleted_from(cutoffs),
+                    report_tables=_partitions_deleted_from(partitions, cutoffs),
                 )
                 result.reclaim_seconds = time.monotonic() - reclaim_started
         result.seconds = time.monotonic() - started
         self._finish_events(events, result)
         return result
-
-    def _partitions_deleted_from(self, cutoffs: list[AppCutoff]) -> list[str] | None:
-        """PostgreSQL, partitioned: the partitions a row delete may have touched (None: the whole table)."""
-        if not cutoffs:
-            return None
-        latest = max(cutoff.cutoff for cutoff in cutoffs)
-        with self.db.engine.connect() as reader:
-            if not is_partitioned(reader):
-                return None
-            partitions = range_partitions(reader)
-        return [p.name for p in partitions if p.lower is None or p.lower < latest] + [DEFAULT_PARTITION]
 
     def _should_reclaim(self, result: PurgeResult) -> bool:
         """After deleting anything; on SQLite also to return free pages an earlier run left."""
@@ -473,6 +476,7 @@ class ReportPurger:
     def _drop_expired_days(
         self,
         connection: Connection,
+        partitions: list[Partition],
         cutoffs: list[AppCutoff],
         scope: PurgeScope,
         result: PurgeResult,
@@ -486,8 +490,6 @@ class ReportPurger:
         """
         if scope.group_id is not None or not cutoffs:
             return
-        with self.db.engine.connect() as reader:  # not ``connection``: it must begin no transaction here
-            partitions = range_partitions(reader) if is_partitioned(reader) else []
         cutoff_of = {cutoff.app_id: cutoff for cutoff in cutoffs}
         latest = max(cutoff.cutoff for cutoff in cutoffs)
         for partition in partitions:
@@ -539,7 +541,7 @@ class ReportPurger:
                         self._audit(session, cutoff_of[app_id], scope, count, result, events)
                 return per_app, removed
             except OperationalError as error:
-                if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                if not lock_timed_out(error):
                     raise
                 time.sleep(min(2.0, 0.25 * 2**attempt))  # a long transaction on the reports: let it end
         return None
