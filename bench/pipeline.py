@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from crashsvc.migrate import upgrade_database  # noqa: E402
 from crashsvc.models import App, Report  # noqa: E402
-from crashsvc.purge.partitions import ensure_report_partitions  # noqa: E402
+from crashsvc.models.partitions import ensure_report_partitions  # noqa: E402
 from crashsvc.valkey import EmbeddedValkey  # noqa: E402
 from workers import pipeline, runtime  # noqa: E402
 from workers.worker import ReportWorker  # noqa: E402

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,8 @@ from crashsvc.groups.counters import count_report  # noqa: E402
 from crashsvc.migrate import upgrade_database  # noqa: E402
 from crashsvc.models import App, Group, Report  # noqa: E402
 from crashsvc.models.groups import BREAKDOWN_DIMENSIONS  # noqa: E402
+from crashsvc.models.partitions import daily_name, ensure_report_partitions, insert_report_rows  # noqa: E402
 from crashsvc.purge.aggregates import aggregate_drift  # noqa: E402
-from crashsvc.purge.partitions import ensure_report_partitions  # noqa: E402
 from crashsvc.purge.reports import PurgeScope, ReportPurger  # noqa: E402
 from crashsvc.purge.space import SQLITE_RECLAIM_BUDGET_SECONDS  # noqa: E402
 from crashsvc.queue import report_id_for  # noqa: E402
@@ -85,7 +85,7 @@ PG_ID = (
 PG_AGE = "{age_seconds} * interval '1 second'"
 SQLITE_FILL = """
 WITH RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i < :stop - 1)
-INSERT INTO reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_name,
+INSERT INTO bench_reports (id, app_id, group_id, received_at, processed_at, platform, app_version, os_name,
                      os_version, device_model, install_hash, symbolicated, data, notes, missing_symbols,
                      signature_explanation, processing_attempts)
 SELECT {id}, :app, :g0 + (i % :groups),
@@ -163,6 +163,9 @@ def generate(db: Database, reports: int, groups: int, days: int, layout: str) ->
         )
     day = "substr(received_at, 1, 10)" if db.is_sqlite else "CAST(received_at AT TIME ZONE 'UTC' AS date)"
     stamp = now.strftime("%Y-%m-%d %H:%M:%S") if db.is_sqlite else now.isoformat()
+    if db.is_sqlite:  # generated into one plain table, then moved to the days' tables (a view takes no rows)
+        with db.transaction() as session:
+            session.execute(text("CREATE TABLE bench_reports AS SELECT * FROM reports WHERE 0"))
     chunk = 200_000
     for start in range(0, reports, chunk):
         with db.transaction() as session:
@@ -181,17 +184,37 @@ def generate(db: Database, reports: int, groups: int, days: int, layout: str) ->
                     "pad": "x" * 450,
                 },
             )
+    if db.is_sqlite:
+        move_to_days(db)
     with db.transaction() as session:
         for statement in AGGREGATES:
             session.execute(text(statement.format(day=day)))
     # Start from settled files, as a server that has been running would: WAL folded in (SQLite),
     # visibility map and statistics built (PostgreSQL's autovacuum would have done it).
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        if db.is_sqlite:
+        if db.is_sqlite:  # and without the generation's staging table's free pages
+            connection.exec_driver_sql("VACUUM")
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         else:
             connection.exec_driver_sql("VACUUM (ANALYZE)")
     return app_id, now
+
+
+def move_to_days(db: Database) -> None:
+    """SQLite: each generated report into its day's table, in id order (as a server stores them)."""
+    columns = ", ".join(column.name for column in Report.__table__.c)
+    with db.transaction() as session:
+        days = list(session.scalars(text("SELECT DISTINCT substr(received_at, 1, 10) FROM bench_reports")))
+        ensure_report_partitions(session.connection(), first_day=min(date.fromisoformat(day) for day in days))
+        for day in sorted(days):
+            session.execute(
+                text(
+                    f"INSERT INTO {daily_name(date.fromisoformat(day))} ({columns}) SELECT {columns} "
+                    "FROM bench_reports WHERE substr(received_at, 1, 10) = :day ORDER BY id"
+                ),
+                {"day": day},
+            )
+        session.execute(text("DROP TABLE bench_reports"))
 
 
 def existing_bench_app(db: Database) -> tuple[int, datetime]:
@@ -208,20 +231,20 @@ def writer(db: Database, app_id: int, stop: threading.Event, counts: list[int]) 
         group_id = session.scalar(select(Group.id).where(Group.app_id == app_id).limit(1))
     while not stop.is_set():
         with db.transaction() as session:
-            report = Report(
-                id=report_id_for(app_id, None, None, datetime.now(UTC)),
-                app_id=app_id,
-                group_id=group_id,
-                received_at=datetime.now(UTC),
-                platform="cocoa",
-                app_version="2.0",
-                os_name="iOS",
-                install_hash=uuid.uuid4().hex,
-                data={"n": 1},
-            )
-            session.add(report)
-            session.flush()
-            count_report(session, group_id, report)
+            now = datetime.now(UTC)
+            row = {
+                "id": report_id_for(app_id, None, None, now),
+                "app_id": app_id,
+                "group_id": group_id,
+                "received_at": now,
+                "platform": "cocoa",
+                "app_version": "2.0",
+                "os_name": "iOS",
+                "install_hash": uuid.uuid4().hex,
+                "data": {"n": 1},
+            }
+            insert_report_rows(session, [row])
+            count_report(session, group_id, Report(**row))
         counts[0] += 1
 
 
@@ -494,9 +517,7 @@ def main() -> None:
         print(f"{db.engine.dialect.name}: {total:,} reports generated for {now:%Y-%m-%d %H:%M}; {machine}")
     else:
         upgrade_database(url)
-        with (
-            db.engine.begin() as connection
-        ):  # PostgreSQL: the days of the data, as a running service has them
+        with db.engine.begin() as connection:  # the days of the data, as a running service has them
             ensure_report_partitions(
                 connection, first_day=(datetime.now(UTC) - timedelta(days=args.days + 1)).date()
             )

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 
 from crashsvc.db import make_engine
-from crashsvc.purge.partitions import ensure_report_partitions, is_partition_name
+from crashsvc.models.partitions import PARENT, ensure_report_partitions, is_partition_name
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -30,27 +30,24 @@ def upgrade_database(database_url: str) -> None:
             config = alembic_config(database_url)
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")
-            ensure_report_partitions(connection)  # PostgreSQL: the days ahead (crashsvc/purge/partitions.py)
+            ensure_report_partitions(connection)  # the days ahead (crashsvc/models/partitions.py)
     finally:
         engine.dispose()
-
-
-# PostgreSQL only (0007): the key a partitioned table cannot be referenced by.
-_POSTGRES_ONLY_MISSING = {"fk_report_missing_symbols_report_id_reports"}
 
 
 def include_object_for(dialect: str) -> Callable[..., bool]:
     """What schema comparisons (autogenerate, the migration test) look at on this backend.
 
-    PostgreSQL's report partitions are made by code, not described by the models, and the
-    foreign key from ``report_missing_symbols`` to a report exists on SQLite only (0007).
+    The reports' days are made by code, not described by the models (crashsvc/models/partitions.py);
+    on SQLite ``reports`` itself is a view over them, which has no indexes of its own.
     """
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         if type_ == "table" and reflected and compare_to is None and is_partition_name(name or ""):
             return False
-        return not (
-            dialect == "postgresql" and type_ == "foreign_key_constraint" and name in _POSTGRES_ONLY_MISSING
-        )
+        if dialect == "sqlite" and not reflected and compare_to is None:
+            table = obj if type_ == "table" else getattr(obj, "table", None)
+            return getattr(table, "name", None) != PARENT
+        return True
 
     return include

@@ -13,9 +13,10 @@ import copy
 import logging
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_
 
 from crashsvc.models import Report
+from crashsvc.models.partitions import update_reports
 from crashsvc.symbols.catalog import replace_missing_symbols
 from workers import runtime
 from workers.context import Note, ProcessingContext
@@ -111,24 +112,30 @@ def save_reprocessed(services: Any, ctx: ProcessingContext) -> str:
             same_group = (
                 Report.group_id.is_(None) if old_group_id is None else Report.group_id == old_group_id
             )
-            result = session.execute(
-                update(Report).where(Report.id == report.id, same_group).values(group_id=group.id)
+            changed = update_reports(
+                session, and_(Report.id == report.id, same_group), {"group_id": group.id}
             )
-            if result.rowcount == 1:  # 0: another run moved it already
+            if changed == 1:  # 0: another run moved it already
                 if old_group_id is not None:
                     uncount_report_from_group(session, old_group_id, report)
                 count_report_in_group(session, group, report)
                 moved = True
             session.refresh(report)
-        report.data = ctx.report
-        report.notes = [note.as_dict() for note in ctx.notes]
-        report.missing_symbols = ctx.missing_symbols
-        report.symbolicated = not ctx.missing_symbols
-        report.exception_type = exception_type
-        report.signature = ctx.signature
-        report.signature_hash = ctx.signature_hash
-        report.signature_algorithm = ctx.signature_algorithm
-        report.signature_explanation = ctx.signature_explanation
+        update_reports(
+            session,
+            Report.id == report.id,
+            {
+                "data": ctx.report,
+                "notes": [note.as_dict() for note in ctx.notes],
+                "missing_symbols": ctx.missing_symbols,
+                "symbolicated": not ctx.missing_symbols,
+                "exception_type": exception_type,
+                "signature": ctx.signature,
+                "signature_hash": ctx.signature_hash,
+                "signature_algorithm": ctx.signature_algorithm,
+                "signature_explanation": ctx.signature_explanation,
+            },
+        )
         replace_missing_symbols(session, report, ctx.missing_symbols)
         ctx.group_id = report.group_id
     return "moved" if moved else "updated"

@@ -2,8 +2,8 @@
 
 Exactly-once counting rests on the report's id being stored once: the insert and the counter update
 commit together, so a report processed twice (a retried job, a resend) fails the insert and
-its second count rolls back with it (the primary key on SQLite; ``claim_report_ids`` on
-PostgreSQL, whose key also holds the day the report was received). ``add_report`` stores one report; a worker's batch uses
+its second count rolls back with it (``claim_report_ids``: the reports are stored by day, and no key
+spans the days; within a day, its primary key). ``add_report`` stores one report; a worker's batch uses
 ``insert_reports`` then ``count_reports_in_groups`` once for all that were inserted
 (``workers/batch.py``).
 """
@@ -27,6 +27,7 @@ from crashsvc.groups.counters import (
 )
 from crashsvc.groups.lifecycle import regress_if_resolved
 from crashsvc.models import Group, Report, ReportMissingSymbol
+from crashsvc.models.partitions import insert_report_rows
 from crashsvc.symbols.catalog import missing_symbol_rows
 from workers.context import ProcessingContext
 
@@ -172,18 +173,20 @@ _CLAIM_IDS = text(
 
 
 def claim_report_ids(session: Session, report_ids: list[str]) -> None:
-    """PostgreSQL: raise ``IntegrityError`` if one of these ids is stored already, as the key would.
+    """Raise ``IntegrityError`` if one of these ids is stored already, as a primary key on the id would.
 
-    Why: the partitioned reports' primary key is ``(id, received_at)`` (crashsvc/purge/partitions.py),
-    so it no longer refuses a resend accepted again after ``IDEMPOTENCY_TTL`` (a new ``received_at``).
-    Each id is locked (advisory, until commit) before it is looked for, so two workers storing the
-    same id cannot both miss the other. SQLite's key is the id alone and needs none of it.
+    Why: the reports are stored by day (crashsvc/models/partitions.py), and no key spans the days:
+    PostgreSQL's is ``(id, received_at)``, each SQLite day has its own. A resend accepted again
+    after ``IDEMPOTENCY_TTL`` (a new ``received_at``) would otherwise be stored twice. On PostgreSQL
+    each id is locked (advisory, until commit) before it is looked for, so two workers storing the
+    same id cannot both miss the other; a SQLite store holds the write lock from its first statement.
     """
-    if session.get_bind().dialect.name != "postgresql" or not report_ids:
+    if not report_ids:
         return
-    # One round trip for the batch's locks, taken in id order (as every worker takes them: two
-    # batches holding the same ids cannot deadlock).
-    session.execute(_CLAIM_IDS, {"ids": sorted(report_ids)})
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip for the batch's locks, taken in id order (as every worker takes them: two
+        # batches holding the same ids cannot deadlock).
+        session.execute(_CLAIM_IDS, {"ids": sorted(report_ids)})
     stored = session.scalars(select(REPORTS.c.id).where(REPORTS.c.id.in_(report_ids))).all()
     if stored:
         raise IntegrityError(
@@ -210,7 +213,7 @@ def insert_reports(
     # Only a client's report id makes the server id repeat (crashsvc.queue.report_id_for: without
     # one its tail is random); the anonymizer keeps that id, so the check is left to those reports.
     claim_report_ids(session, [ctx.report_id for ctx in contexts if ctx.report.get("report_id")])
-    session.execute(insert(REPORTS), rows)  # the primary key decides "already stored" before any count
+    insert_report_rows(session, rows)  # a day's primary key decides "already stored" before any count
     if missing:
         session.execute(insert(ReportMissingSymbol), missing)
     return [

@@ -73,7 +73,7 @@ def _summary_text(result: PurgeResult, symbols: dict[str, Any] | None) -> str:
         f"({result.batches} batches, {result.groups_removed} empty groups removed)"
     )
     if result.days_dropped:
-        text += f"\n{result.days_dropped} of the batches were whole days, dropped (PostgreSQL partitions)"
+        text += f"\n{result.days_dropped} of the batches were whole days, dropped (a table each)"
     space = result.space
     if space is not None:
         text += (
@@ -157,7 +157,7 @@ def purge(
         if dry_run:
             text = _plan_text(plans, symbols)
             if days is not None:
-                text += f"\nPostgreSQL: {len(days)} whole days would be dropped, the rest deleted row by row"
+                text += f"\n{len(days)} whole days would be dropped, the rest deleted row by row"
             emit(
                 as_json,
                 {

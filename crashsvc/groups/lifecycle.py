@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from crashsvc.errors import ApiError
@@ -18,6 +18,7 @@ from crashsvc.groups.versions import is_version_after
 from crashsvc.models import Group, GroupHistory, GroupNote, Report, User
 from crashsvc.models.base import utcnow
 from crashsvc.models.groups import STATUSES
+from crashsvc.models.partitions import update_reports
 
 __all__ = [
     "STATUSES",
@@ -172,12 +173,7 @@ def merge_groups(session: Session, target: Group, sources: list[Group], *, user:
         .values(merged_into_id=target.id)
         .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(Report)
-        .where(Report.group_id.in_(source_ids))
-        .values(group_id=target.id)
-        .execution_options(synchronize_session=False)
-    )
+    update_reports(session, Report.group_id.in_(source_ids), {"group_id": target.id})
     for source in sources:
         source.merged_into_id = target.id
         record_history(
@@ -216,16 +212,15 @@ def unmerge_group(session: Session, group: Group, *, user: User | None) -> list[
         return []
     _lock(session, [group.id, *(source.id for source in sources)])
     for source in sources:
-        session.execute(
-            update(Report)
-            .where(
+        update_reports(
+            session,
+            and_(
                 Report.group_id == group.id,
                 Report.app_id == group.app_id,
                 Report.signature_algorithm == source.algorithm,
                 Report.signature_hash == source.signature_hash,
-            )
-            .values(group_id=source.id)
-            .execution_options(synchronize_session=False)
+            ),
+            {"group_id": source.id},
         )
         source.merged_into_id = None
         record_history(

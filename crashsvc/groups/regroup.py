@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crashsvc.groups.counters import count_report, group_for_signature, uncount_report
 from crashsvc.groups.lifecycle import record_history
 from crashsvc.models import Group, Report
+from crashsvc.models.partitions import update_reports
 
 BATCH = 500
 
@@ -187,20 +189,20 @@ def _move(session: Session, report: Report, result: Any, summary: RegroupSummary
     moved = False
     if group.id != old_group_id:
         same_group = Report.group_id.is_(None) if old_group_id is None else Report.group_id == old_group_id
-        changed = session.execute(
-            update(Report)
-            .where(Report.id == report.id, same_group)
-            .values(group_id=group.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        changed = update_reports(session, and_(Report.id == report.id, same_group), {"group_id": group.id})
         if changed == 1:
             if old_group_id is not None:
                 uncount_report(session, old_group_id, report)
             count_report(session, group.id, report)  # an old report: it never regresses a group
             moved = True
             summary.moved += 1
-    report.signature = result.signature
-    report.signature_hash = result.hash
-    report.signature_algorithm = result.algorithm
-    report.signature_explanation = result.explanation
+    signature = {
+        "signature": result.signature,
+        "signature_hash": result.hash,
+        "signature_algorithm": result.algorithm,
+        "signature_explanation": result.explanation,
+    }
+    update_reports(session, Report.id == report.id, signature)
+    for name, value in signature.items():  # the loaded copy says so too, without a flush of its own
+        set_committed_value(report, name, value)
     return moved

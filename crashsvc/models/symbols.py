@@ -58,7 +58,9 @@ class ReportMissingSymbol(Base):
     __tablename__ = "report_missing_symbols"
     __table_args__ = (Index("ix_report_missing_symbols_app_key", "app_id", "symbol_key"),)
 
-    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: the reports are stored by day (crashsvc/models/partitions.py) and a
+    # partitioned table's id, or a view, cannot be referenced; rows go with their report explicitly.
+    report_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     symbol_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
     image: Mapped[str | None] = mapped_column(String(300), nullable=True)

@@ -35,12 +35,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.visitors import replacement_traverse
 
 from crashsvc.groups.counters import BREAKDOWN_LIMIT, breakdown_values, recompute_group
 from crashsvc.models import Group, GroupBreakdown, GroupDayCount, GroupInstall, Report, ReportMissingSymbol
 from crashsvc.models.base import UtcDateTime, utcnow
 from crashsvc.models.groups import BREAKDOWN_DIMENSIONS
+from crashsvc.models.partitions import on_table, partition_table, writable_report_tables
 
 GROUPS = Group.__table__
 DAYS = GroupDayCount.__table__
@@ -191,14 +191,8 @@ def delete_and_stage(session: Session, condition: Any, limit: int | None = None)
     session.execute(delete(PURGE_BATCH))  # empty unless this transaction staged a batch already
     staged = [c.name for c in PURGE_BATCH.c if c.name != "rid"]
     if dialect == "sqlite":
-        chosen = select(literal_column("reports.rowid"), *_staged_columns(dialect, REPORTS)).where(condition)
-        if limit is not None:
-            chosen = chosen.order_by(REPORTS.c.received_at).limit(limit)
-        session.execute(PURGE_BATCH.insert().from_select(["rid", *staged], chosen))
-        return session.execute(
-            text("DELETE FROM reports WHERE rowid IN (SELECT rid FROM purge_batch)")
-        ).rowcount
-    # PostgreSQL: the reports are partitioned by day (``crashsvc.purge.partitions``), and a batch is
+        return _delete_and_stage_sqlite(session, condition, limit, staged)
+    # PostgreSQL: the reports are partitioned by day (``crashsvc.models.partitions``), and a batch is
     # taken from one partition, the one holding the oldest matching report. Deleted by ``ctid``, not by
     # the key: ``id IN (SELECT id … LIMIT n)`` is planned as a hash semi-join over a sequential scan of
     # the whole table, for every batch (1.3 s per 50,000 of 2M rows, vs 0.18 s for a TID scan); and
@@ -215,8 +209,8 @@ def delete_and_stage(session: Session, condition: Any, limit: int | None = None)
     )
     if partition is None:
         return 0
-    target = _partition_table(partition)
-    condition = _on_table(condition, target)
+    target = partition_table(partition)
+    condition = on_table(condition, target)
     chosen = select(literal_column("ctid")).select_from(target).where(condition).correlate(None)
     if limit is not None:
         chosen = chosen.order_by(target.c.received_at).limit(limit)
@@ -236,34 +230,50 @@ def delete_and_stage(session: Session, condition: Any, limit: int | None = None)
     return session.scalar(select(func.count()).select_from(PURGE_BATCH)) or 0
 
 
+def _delete_and_stage_sqlite(session: Session, condition: Any, limit: int | None, staged: list[str]) -> int:
+    """SQLite: the same, one day's table at a time (a rowid names a row of one table only).
+
+    With a ``limit``, from the oldest day that has a matching report (a batch ends where its day
+    does); without one (deletion by id), from every day. The reports' missing-symbol rows go first.
+    """
+    removed = 0
+    for target in writable_report_tables(session):
+        target_condition = on_table(condition, target)
+        chosen = select(literal_column(f"{target.name}.rowid"), *_staged_columns("sqlite", target)).where(
+            target_condition
+        )
+        if limit is not None:
+            chosen = chosen.order_by(target.c.received_at).limit(limit)
+        if session.execute(PURGE_BATCH.insert().from_select(["rid", *staged], chosen)).rowcount == 0:
+            continue
+        in_batch = text("rowid IN (SELECT rid FROM purge_batch WHERE rid IS NOT NULL)")
+        session.execute(
+            delete(MISSING_SYMBOLS).where(
+                MISSING_SYMBOLS.c.report_id.in_(select(target.c.id).where(in_batch))
+            )
+        )
+        removed += session.execute(delete(target).where(in_batch)).rowcount
+        session.execute(text("UPDATE purge_batch SET rid = NULL"))  # the next day's rowids are its own
+        if limit is not None:
+            break
+    return removed
+
+
 def stage_partition(session: Session, partition: str) -> int:
-    """PostgreSQL: stage every report of one partition in ``PURGE_BATCH`` and delete their missing-symbol rows.
+    """Stage every report of one partition in ``PURGE_BATCH`` and delete their missing-symbol rows.
 
     Before the partition is dropped, in the same transaction; returns how many were staged.
     """
-    session.execute(text(_CREATE_BATCH["postgresql"]))
+    dialect = session.get_bind().dialect.name
+    session.execute(text(_CREATE_BATCH[dialect]))
+    if dialect == "sqlite":
+        session.execute(text(_CREATE_AMOUNTS))
     session.execute(delete(PURGE_BATCH))
-    target = _partition_table(partition)
+    target = partition_table(partition)
     staged = [c.name for c in PURGE_BATCH.c if c.name != "rid"]
-    session.execute(PURGE_BATCH.insert().from_select(staged, select(*_staged_columns("postgresql", target))))
+    session.execute(PURGE_BATCH.insert().from_select(staged, select(*_staged_columns(dialect, target))))
     session.execute(delete(MISSING_SYMBOLS).where(MISSING_SYMBOLS.c.report_id.in_(select(target.c.id))))
     return session.scalar(select(func.count()).select_from(PURGE_BATCH)) or 0
-
-
-def _partition_table(name: str) -> Table:
-    """A partition of the reports as a table of its own (same columns), to delete from or scan."""
-    return Table(name, MetaData(), *(Column(column.name, column.type) for column in REPORTS.c))
-
-
-def _on_table(condition: Any, target: Table) -> Any:
-    """``condition`` on the reports, rewritten to the same columns of ``target``."""
-
-    def replace(element: Any) -> Any:
-        if isinstance(element, Column) and element.table is REPORTS:
-            return target.c[element.name]
-        return None
-
-    return replacement_traverse(condition, {}, replace)
 
 
 def uncount_staged(session: Session) -> set[int]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -28,6 +28,17 @@ from crashsvc.audit import record_audit_event
 from crashsvc.db import WRITE_OPTION, Database
 from crashsvc.models import App
 from crashsvc.models.audit import AuditEvent
+from crashsvc.models.partitions import DEFAULT as DEFAULT_PARTITION
+from crashsvc.models.partitions import (
+    Partition,
+    drop_partition,
+    ensure_report_partitions,
+    is_partitioned,
+    lock_reports_for_drop,
+    lock_timed_out,
+    partition_app_ids,
+    range_partitions,
+)
 from crashsvc.purge.aggregates import (
     REPORTS,
     clear_staged,
@@ -37,16 +48,6 @@ from crashsvc.purge.aggregates import (
     staged_app_ids,
     staged_counts_per_app,
     uncount_staged,
-)
-from crashsvc.purge.partitions import DEFAULT as DEFAULT_PARTITION
-from crashsvc.purge.partitions import (
-    Partition,
-    ensure_report_partitions,
-    is_partitioned,
-    lock_reports_for_drop,
-    lock_timed_out,
-    partition_app_ids,
-    range_partitions,
 )
 from crashsvc.purge.space import (
     SQLITE_RECLAIM_BUDGET_SECONDS,
@@ -149,7 +150,7 @@ class PurgeResult:
     deleted: dict[int, int] = field(default_factory=dict)  # app id -> reports removed
     groups_removed: int = 0
     batches: int = 0
-    days_dropped: int = 0  # PostgreSQL: whole days (partitions) dropped instead of deleted row by row
+    days_dropped: int = 0  # whole days (a table each) dropped instead of deleted row by row
     seconds: float = 0.0  # the whole run: batches, rests and the space reclaim
     rest_seconds: float = 0.0  # SQLite: time left to other writers between batches
     reclaim_seconds: float = 0.0
@@ -252,7 +253,7 @@ def day_expired(partition: Partition, app_ids: set[int], cutoff_of: dict[int, Ap
 def plan_dropped_days(
     session: Session, scope: PurgeScope, default_retention_days: int, now: datetime | None = None
 ) -> list[str] | None:
-    """PostgreSQL: the days (partitions) a purge would drop whole; None where reports are not partitioned."""
+    """The days (partitions) a purge would drop whole; None where reports are not stored by day."""
     connection = session.connection()
     if not is_partitioned(connection):
         return None
@@ -270,13 +271,13 @@ def plan_dropped_days(
 
 
 def _partitions_deleted_from(
-    partitions: list[Partition] | None, cutoffs: list[AppCutoff]
+    partitions: list[Partition] | None, cutoffs: list[AppCutoff], engine_is_sqlite: bool
 ) -> list[str] | None:
-    """PostgreSQL, partitioned: the partitions a row delete may have touched (None: the whole table).
+    """PostgreSQL: the partitions a row delete may have touched (None: the whole table; SQLite).
 
     Days dropped meanwhile are in the list too; the VACUUM skips tables that no longer exist.
     """
-    if partitions is None or not cutoffs:
+    if partitions is None or not cutoffs or engine_is_sqlite:
         return None
     latest = max(cutoff.cutoff for cutoff in cutoffs)
     return [p.name for p in partitions if p.lower is None or p.lower < latest] + [DEFAULT_PARTITION]
@@ -352,7 +353,7 @@ class ReportPurger:
         started = time.monotonic()
         before = database_size(self.db.engine)
         with self.db.engine.begin() as connection:
-            ensure_report_partitions(connection)  # PostgreSQL: the days ahead, as migrate does
+            ensure_report_partitions(connection)  # the days ahead, as migrate does
             partitions = range_partitions(connection) if is_partitioned(connection) else None
         with self.db.sessions() as session:
             cutoffs = app_cutoffs(session, scope, default_retention_days, now)
@@ -368,7 +369,7 @@ class ReportPurger:
                     connection,
                     budget_seconds=self.reclaim_budget,
                     pause_ratio=self.pause_ratio,
-                    report_tables=_partitions_deleted_from(partitions, cutoffs),
+                    report_tables=_partitions_deleted_from(partitions, cutoffs, self.db.is_sqlite),
                 )
                 result.reclaim_seconds = time.monotonic() - reclaim_started
         result.seconds = time.monotonic() - started
@@ -482,9 +483,9 @@ class ReportPurger:
         result: PurgeResult,
         events: dict[int, int],
     ) -> None:
-        """PostgreSQL: drop each partition whose reports are all past their app's cutoff, one per transaction.
+        """Drop each day whose reports are all past their app's cutoff, one per transaction.
 
-        Each is uncounted and dropped in one transaction (``crashsvc.purge.partitions``), so a purge
+        Each is uncounted and dropped in one transaction (``crashsvc.models.partitions``), so a purge
         stopped at any point leaves every counter equal to what remains, as a batch does. Not for
         ``--group`` purges, nor for a day that holds reports of an app outside the purge's scope.
         """
@@ -533,7 +534,7 @@ class ReportPurger:
                     stage_partition(session, partition.name)
                     per_app = staged_counts_per_app(session)
                     touched = uncount_staged(session)
-                    session.execute(text(f"DROP TABLE {partition.name}"))
+                    drop_partition(session, partition.name)
                     removed = 0
                     if touched and not self.keep_empty_groups:
                         removed = remove_empty_groups(session, touched)

@@ -238,18 +238,35 @@ def missing_symbol_summary(
 ) -> list[dict[str, Any]]:
     """Files recent reports needed but the app has not uploaded, most-needed first, with the command."""
     since = utcnow() - timedelta(days=days)
-    rows = session.execute(
+    # Each report's time is looked up by id (a correlated subquery), not joined: on SQLite the
+    # reports are a view over the days, which a join materializes whole (crashsvc/models/partitions.py).
+    received_at = (
+        select(Report.received_at)
+        .where(Report.id == ReportMissingSymbol.report_id)
+        .correlate(ReportMissingSymbol)
+        .scalar_subquery()
+    )
+    needed = (
         select(
             ReportMissingSymbol.symbol_key,
-            func.max(ReportMissingSymbol.image),
-            func.max(ReportMissingSymbol.type),
-            func.count(),
-            func.max(Report.received_at),
+            ReportMissingSymbol.image,
+            ReportMissingSymbol.type,
+            received_at.label("received_at"),
         )
-        .join(Report, Report.id == ReportMissingSymbol.report_id)
-        .where(ReportMissingSymbol.app_id == app_id, Report.received_at >= since)
-        .group_by(ReportMissingSymbol.symbol_key)
-        .order_by(func.count().desc(), ReportMissingSymbol.symbol_key)
+        .where(ReportMissingSymbol.app_id == app_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            needed.c.symbol_key,
+            func.max(needed.c.image),
+            func.max(needed.c.type),
+            func.count(),
+            func.max(needed.c.received_at),
+        )
+        .where(needed.c.received_at >= since)
+        .group_by(needed.c.symbol_key)
+        .order_by(func.count().desc(), needed.c.symbol_key)
         .limit(limit)
     ).all()
     summary = []

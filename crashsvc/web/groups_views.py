@@ -135,12 +135,15 @@ def _group_or_404(group_id: int) -> Group:
 
 def latest_app_version(session, app_id: int) -> str | None:
     """The app version of the app's most recent report: "resolve in next version" means after it."""
-    return session.scalar(
-        select(Report.app_version)
+    # received_at is selected too: SQLite merges the days' indexes (crashsvc/models/partitions.py)
+    # only when the ORDER BY's column is in the result; otherwise it reads every report of the app.
+    newest = session.execute(
+        select(Report.app_version, Report.received_at)
         .where(Report.app_id == app_id, Report.app_version.is_not(None))
         .order_by(Report.received_at.desc())
         .limit(1)
-    )
+    ).first()
+    return newest.app_version if newest else None
 
 
 def breakdown_rows(values: list[tuple[str, int]], limit: int = 8) -> list[dict]:

@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 
 from crashsvc.models import Group, Report
+from crashsvc.models.partitions import insert_report_rows, update_reports
 from crashsvc.purge.aggregates import aggregate_drift, recount_group
 
 
@@ -37,9 +38,7 @@ def age_reports(db: Any, report_ids: list[str], days: float) -> None:
             for row in session.execute(select(Report.id, Report.received_at).where(Report.id.in_(report_ids)))
         }
         for report_id, moment in received.items():
-            session.execute(
-                update(Report).where(Report.id == report_id).values(received_at=moment - timedelta(days=days))
-            )
+            update_reports(session, Report.id == report_id, {"received_at": moment - timedelta(days=days)})
         groups = set(session.scalars(select(Report.group_id).where(Report.id.in_(report_ids))))
         for group_id in groups:
             recount_group(session, group_id)
@@ -85,7 +84,7 @@ def bulk_reports(db: Any, app_id: int, count: int, *, groups: int = 4, days: int
             }
             for index in range(count)
         ]
-        session.execute(insert(Report), rows)
+        insert_report_rows(session, rows)
         for group_id in group_ids:
             recount_group(session, group_id)
     return group_ids

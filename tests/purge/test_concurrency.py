@@ -14,29 +14,43 @@ import pytest
 from sqlalchemy import select
 
 from crashsvc.audit import list_audit_events
+from crashsvc.migrate import upgrade_database
 from crashsvc.models import Report
-from crashsvc.purge.partitions import ensure_report_partitions
+from crashsvc.models.partitions import ensure_report_partitions
 from crashsvc.purge.reports import PurgeScope, ReportPurger
+from tests.foundation.test_migrations import _migrate
 from tests.purge.helpers import assert_consistent, bulk_reports, post_reports, report_count
 from workers.batch import process_reports
 
 
 @pytest.fixture(params=["rows", "days"])
 def layout(request, factory) -> str:
-    """ "days": the old reports lie in daily partitions a purge drops whole (PostgreSQL only)."""
+    """ "days": the old reports lie in daily partitions a purge drops whole. "rows": in one table it
+    deletes from row by row (PostgreSQL's default partition, SQLite's legacy table: ``fill``)."""
     db = factory.services.db
     if request.param == "days":
-        if db.is_sqlite:
-            pytest.skip("SQLite has no partitions: every purge deletes rows")
         with db.engine.begin() as connection:
             ensure_report_partitions(connection, first_day=datetime.now(UTC).date() - timedelta(days=32))
     return request.param
 
 
+def fill(factory, layout: str, app_id: int, count: int, days: int) -> None:
+    """``bulk_reports`` in the layout's table(s). SQLite gives a stored report its day's table, so
+    the "rows" layout stores them before 0008 and upgrades: they become ``reports_legacy``."""
+    db = factory.services.db
+    if layout == "rows" and db.is_sqlite:
+        url = factory.services.settings.database_url_resolved
+        _migrate(url, "downgrade", "0007_report_partitions")
+        bulk_reports(db, app_id, count, days=days)
+        upgrade_database(url)
+    else:
+        bulk_reports(db, app_id, count, days=days)
+
+
 def test_ingestion_and_processing_during_a_purge_lose_nothing(app, factory, layout):
     db = factory.services.db
     app_row = factory.app_row()
-    bulk_reports(db, app_row.id, 2000, days=30)  # i % 30 days old: the 67 with i % 30 == 0 stay
+    fill(factory, layout, app_row.id, 2000, days=30)  # i % 30 days old: the 67 with i % 30 == 0 stay
     posted: list[str] = []
     errors: list[BaseException] = []
     retried: list[int] = []
@@ -96,7 +110,7 @@ def _cli_env(factory) -> dict[str, str]:
 def test_a_purge_killed_half_way_is_consistent_and_a_rerun_finishes(factory, layout):
     db = factory.services.db
     app_row = factory.app_row()
-    bulk_reports(db, app_row.id, 3000, days=30)  # 2900 older than a day
+    fill(factory, layout, app_row.id, 3000, days=30)  # 2900 older than a day
     command = [
         sys.executable,
         "-m",

@@ -1,4 +1,5 @@
-"""PostgreSQL: reports partitioned by day; a purge drops whole expired days and stays exact around them."""
+"""Reports stored by day (PostgreSQL partitions, SQLite tables behind a view); a purge drops whole
+expired days and stays exact around them."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from crashsvc.audit import list_audit_events
 from crashsvc.db import Database
 from crashsvc.migrate import upgrade_database
 from crashsvc.models import App, Report, ReportMissingSymbol
-from crashsvc.purge.partitions import (
+from crashsvc.models.partitions import (
     DEFAULT,
     LEGACY,
     PARTITION_DAYS_AHEAD,
     daily_name,
     ensure_report_partitions,
+    is_partition_name,
     range_partitions,
 )
 from crashsvc.purge.reports import PurgeScope, ReportPurger
@@ -26,8 +28,6 @@ from tests.conftest import _reset_postgres
 from tests.factories import Factory
 from tests.foundation.test_migrations import _migrate
 from tests.purge.helpers import assert_consistent, bulk_reports, report_count
-
-pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
@@ -58,24 +58,38 @@ def _with_past_days(db, days: int) -> None:
 
 def _counts_by_partition(db) -> dict[str, int]:
     with db.engine.connect() as connection:
+        if db.is_sqlite:
+            names = connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'table'")).all()
+            counts = {
+                name: connection.scalar(text(f"SELECT count(*) FROM {name}"))
+                for name in names
+                if is_partition_name(name)
+            }
+            return {name: count for name, count in counts.items() if count}
         rows = connection.execute(text("SELECT tableoid::regclass::text, count(*) FROM reports GROUP BY 1"))
         return dict(rows.all())
 
 
-def test_a_new_database_has_a_partition_per_day_ahead_and_a_default(pg_url):
-    upgrade_database(pg_url)
-    factory_db = Database(pg_url)
+def test_a_new_database_has_a_partition_per_day_ahead(database_url):
+    upgrade_database(database_url)
+    factory_db = Database(database_url)
     names = _partitions(factory_db)
     today = _today()
     assert names == [daily_name(today + timedelta(days=n)) for n in range(PARTITION_DAYS_AHEAD + 1)]
     with factory_db.engine.connect() as connection:
-        assert connection.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": DEFAULT})
-        assert connection.scalar(text("SELECT to_regclass(:name) IS NULL"), {"name": LEGACY})
-    upgrade_database(pg_url)  # again: nothing more, nothing fails
+        if factory_db.is_sqlite:  # the days behind a view, and no legacy table
+            kinds = dict(connection.execute(text("SELECT name, type FROM sqlite_master")).all())
+            assert (kinds["reports"], LEGACY in kinds) == ("view", False)
+        else:  # and PostgreSQL's default partition
+            assert connection.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": DEFAULT})
+            assert connection.scalar(text("SELECT to_regclass(:name) IS NULL"), {"name": LEGACY})
+    upgrade_database(database_url)  # again: nothing more, nothing fails
     assert _partitions(factory_db) == names
+    factory_db.dispose()
 
 
-def test_upgrading_keeps_stored_reports_in_a_legacy_partition_that_a_purge_drops_once_expired(pg_url):
+def test_upgrading_keeps_stored_reports_in_a_legacy_partition_that_a_purge_drops_once_expired(database_url):
+    pg_url = database_url
     _migrate(pg_url, "upgrade", "0006_os_name_breakdown")
     db = Database(pg_url)
     with db.transaction() as session:
@@ -93,12 +107,13 @@ def test_upgrading_keeps_stored_reports_in_a_legacy_partition_that_a_purge_drops
     result = ReportPurger(db, actor="test").run(PurgeScope(older_than=timedelta(days=-2)), 90)
     assert LEGACY not in _partitions(db) and report_count(db) == 0
     assert_consistent(db)
+    db.dispose()
 
 
-def test_a_purge_drops_the_expired_days_and_deletes_the_rest_row_by_row(pg_factory):
-    db = pg_factory.services.db
+def test_a_purge_drops_the_expired_days_and_deletes_the_rest_row_by_row(factory):
+    db = factory.services.db
     _with_past_days(db, 40)
-    app_row = pg_factory.app_row()
+    app_row = factory.app_row()
     bulk_reports(db, app_row.id, 600, days=30)
     cutoff_age = timedelta(days=10, hours=12)  # the cutoff falls inside a day: that day goes row by row
     expected_left = {
@@ -120,10 +135,10 @@ def test_a_purge_drops_the_expired_days_and_deletes_the_rest_row_by_row(pg_facto
     assert ReportPurger(db, actor="test").run(PurgeScope(older_than=cutoff_age), 90).total == 0
 
 
-def test_a_day_shared_with_an_app_outside_the_scope_is_not_dropped(pg_factory):
-    db = pg_factory.services.db
+def test_a_day_shared_with_an_app_outside_the_scope_is_not_dropped(factory):
+    db = factory.services.db
     _with_past_days(db, 20)
-    purged, other = pg_factory.app_row(), pg_factory.app_row()
+    purged, other = factory.app_row(), factory.app_row()
     bulk_reports(db, purged.id, 100, days=15)
     bulk_reports(db, other.id, 100, days=15)
     cutoff = datetime.now(UTC) - timedelta(days=3)
@@ -147,10 +162,10 @@ def test_a_day_shared_with_an_app_outside_the_scope_is_not_dropped(pg_factory):
     assert_consistent(db)
 
 
-def test_each_app_keeps_its_own_retention_across_shared_days(pg_factory):
-    db = pg_factory.services.db
+def test_each_app_keeps_its_own_retention_across_shared_days(factory):
+    db = factory.services.db
     _with_past_days(db, 30)
-    short, long = pg_factory.app_row(retention_days=5), pg_factory.app_row(retention_days=20)
+    short, long = factory.app_row(retention_days=5), factory.app_row(retention_days=20)
     bulk_reports(db, short.id, 120, days=25)
     bulk_reports(db, long.id, 120, days=25)
     result = ReportPurger(db, actor="test").run(PurgeScope(), 90)
@@ -160,10 +175,10 @@ def test_each_app_keeps_its_own_retention_across_shared_days(pg_factory):
     assert_consistent(db)
 
 
-def test_missing_symbol_rows_go_with_their_reports_dropped_or_deleted(pg_factory):
-    db = pg_factory.services.db
+def test_missing_symbol_rows_go_with_their_reports_dropped_or_deleted(factory):
+    db = factory.services.db
     _with_past_days(db, 20)
-    app_row = pg_factory.app_row()
+    app_row = factory.app_row()
     bulk_reports(db, app_row.id, 60, days=15)
     with db.transaction() as session:
         rows = session.execute(select(Report.id, Report.received_at)).all()
@@ -182,9 +197,9 @@ def test_missing_symbol_rows_go_with_their_reports_dropped_or_deleted(pg_factory
     assert waiting == remaining
 
 
-def test_a_report_stored_again_with_a_new_received_at_is_not_counted_twice(pg_factory):
-    # The key is (id, received_at) here: the store's own check keeps ids unique (claim_report_ids).
-    factory = pg_factory
+def test_a_report_stored_again_with_a_new_received_at_is_not_counted_twice(factory):
+    # No key spans the days: the store's own check keeps ids unique (claim_report_ids).
+    factory = factory
     app_row = factory.app_row()
     report = factory.report()
     client = factory.app.test_client()
@@ -209,11 +224,12 @@ def _all_reports(db):
         return session.execute(select(Report.id, Report.received_at)).all()
 
 
+@pytest.mark.postgres
 def test_a_day_whose_lock_does_not_come_is_left_to_the_batches(pg_factory, monkeypatch):
     # A long transaction reading the reports holds the drop off; the purge must not queue every
     # store behind it for long, nor fail: it deletes that day's reports row by row instead.
     monkeypatch.setattr("crashsvc.purge.reports.DROP_LOCK_ATTEMPTS", 2)
-    monkeypatch.setattr("crashsvc.purge.partitions.DROP_LOCK_TIMEOUT_MS", 50)
+    monkeypatch.setattr("crashsvc.models.partitions.DROP_LOCK_TIMEOUT_MS", 50)
     db = pg_factory.services.db
     _with_past_days(db, 10)
     app_row = pg_factory.app_row()
@@ -227,10 +243,11 @@ def test_a_day_whose_lock_does_not_come_is_left_to_the_batches(pg_factory, monke
     assert_consistent(db)
 
 
+@pytest.mark.postgres
 def test_a_partition_whose_lock_does_not_come_waits_for_the_next_run(pg_factory, monkeypatch):
     # Creating a partition locks the reports table; behind a long read it would make every store
     # queue. The days ahead leave time: it gives up quickly and the next run creates it.
-    monkeypatch.setattr("crashsvc.purge.partitions.DROP_LOCK_TIMEOUT_MS", 50)
+    monkeypatch.setattr("crashsvc.models.partitions.DROP_LOCK_TIMEOUT_MS", 50)
     db = pg_factory.services.db
     today = _today()
     with db.engine.connect() as reader:
@@ -243,34 +260,38 @@ def test_a_partition_whose_lock_does_not_come_waits_for_the_next_run(pg_factory,
     assert created == [daily_name(today + timedelta(days=PARTITION_DAYS_AHEAD + n)) for n in (1, 2, 3)]
 
 
-def test_downgrading_puts_every_report_back_into_one_table(pg_factory):
-    db = pg_factory.services.db
+def test_downgrading_puts_every_report_back_into_one_table(factory):
+    db = factory.services.db
     _with_past_days(db, 5)
-    app_row = pg_factory.app_row()
+    app_row = factory.app_row()
     bulk_reports(db, app_row.id, 50, days=5)
-    url = pg_factory.services.settings.database_url_resolved
+    url = factory.services.settings.database_url_resolved
     _migrate(url, "downgrade", "0006_os_name_breakdown")
     with db.engine.connect() as connection:
-        assert not connection.scalar(text("SELECT count(*) FROM pg_partitioned_table"))
+        if db.is_sqlite:
+            kind = connection.scalar(text("SELECT type FROM sqlite_master WHERE name = 'reports'"))
+            assert kind == "table" and not [n for n in _counts_by_partition(db) if n != "reports"]
+        else:
+            assert not connection.scalar(text("SELECT count(*) FROM pg_partitioned_table"))
     assert report_count(db, app_id=app_row.id) == 50
     assert_consistent(db)
     upgrade_database(url)
     assert _counts_by_partition(db) == {LEGACY: 50}
 
 
-def test_the_dry_run_says_how_many_days_would_go_whole_and_drops_none(pg_factory):
+def test_the_dry_run_says_how_many_days_would_go_whole_and_drops_none(factory):
     from tests.purge.test_purge import cli
 
-    db = pg_factory.services.db
+    db = factory.services.db
     _with_past_days(db, 20)
-    app_row = pg_factory.app_row()
+    app_row = factory.app_row()
     bulk_reports(db, app_row.id, 150, days=15)
     before = _partitions(db)
-    result = cli(pg_factory, "purge", "--older-than", "6d", "--dry-run", "--json")
+    result = cli(factory, "purge", "--older-than", "6d", "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert _partitions(db) == before and report_count(db) == 150
-    text = cli(pg_factory, "purge", "--older-than", "6d", "--dry-run").output
-    assert f"PostgreSQL: {plan['days_dropped_whole']} whole days would be dropped" in text
-    purged = cli(pg_factory, "purge", "--older-than", "6d", "--yes", "--json")
+    text = cli(factory, "purge", "--older-than", "6d", "--dry-run").output
+    assert f"{plan['days_dropped_whole']} whole days would be dropped" in text
+    purged = cli(factory, "purge", "--older-than", "6d", "--yes", "--json")
     assert json.loads(purged.output)["days_dropped"] == plan["days_dropped_whole"] >= 13

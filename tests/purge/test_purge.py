@@ -72,7 +72,12 @@ def test_purge_deletes_exactly_the_old_reports_and_keeps_counters_exact(factory,
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["deleted"] == len(old)
-    assert summary["batches"] == 3
+    # SQLite gives the aged reports their day's table, dropped whole; PostgreSQL has no partition
+    # for that day (only the days ahead), so they lie in its default partition: 3 batches of 3.
+    if factory.services.db.is_sqlite:
+        assert (summary["batches"], summary["days_dropped"]) == (1, 1)
+    else:
+        assert (summary["batches"], summary["days_dropped"]) == (3, 0)
     with factory.services.db.sessions() as session:
         assert sorted(session.scalars(select(Report.id))) == sorted(recent)
         # No group, day or install row is left at zero; groups without reports are gone.

@@ -2,7 +2,7 @@
 
 Deleting a million reports row by row took 55–65 s on a 2-core host beside ingestion; dropping the
 days they were received on takes a scan of each day (to uncount it) and an unlink
-(crashsvc/purge/partitions.py, docs/retention.md). The table is not rewritten: the existing one
+(crashsvc/models/partitions.py, docs/retention.md). The table is not rewritten: the existing one
 becomes the partition ``reports_legacy`` (everything received up to the end of the migration's
 day; one validating scan; dropped at once if empty), new days get partitions of their own (``crashsvc db upgrade`` creates
 them ahead), and ``reports_default`` catches the rest. PostgreSQL requires the partition key in
