@@ -3,7 +3,7 @@
 Runs on loopback only, in a temporary directory: its own embedded Valkey (append-only,
 ``appendfsync always`` like `crashsvc serve`) and SQLite, or a fresh PostgreSQL database per batch
 size (``--postgres``: a server URL; the database is created and dropped), with as many past days'
-partitions as a service keeping ``--past-days`` of reports has. Prints reports/s for one worker
+tables (partitions) as a service keeping ``--past-days`` of reports has. Prints reports/s for one worker
 process at each batch size asked for. The stages measured are whatever ``workers.pipeline.STAGES``
 holds.
 
@@ -58,6 +58,12 @@ def database(workdir: Path, batch_size: int, postgres: str | None, past_days: in
     if not postgres:
         url = f"sqlite:///{workdir / f'bench-{batch_size}.sqlite3'}"
         upgrade_database(url)
+        engine = create_engine(url)
+        with engine.begin() as connection:  # the days' tables behind the view, as on PostgreSQL
+            ensure_report_partitions(
+                connection, first_day=datetime.now(UTC).date() - timedelta(days=past_days)
+            )
+        engine.dispose()
         yield url
         return
     name = f"crashsvc_bench_{uuid.uuid4().hex[:8]}"
@@ -145,7 +151,7 @@ def main() -> None:
     )
     parser.add_argument("--postgres", help="PostgreSQL server URL (any database): run there, not on SQLite")
     parser.add_argument(
-        "--past-days", type=int, default=90, help="PostgreSQL: partitions of that many past days exist"
+        "--past-days", type=int, default=90, help="the tables (partitions) of that many past days exist"
     )
     args = parser.parse_args()
     if args.store_only:

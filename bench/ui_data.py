@@ -18,8 +18,9 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from crashsvc.auth import hash_password, new_ingest_key
-from crashsvc.models import App, Group, Membership, Report, ReportMissingSymbol, User
+from crashsvc.models import App, Group, Membership, ReportMissingSymbol, User
 from crashsvc.models.groups import GroupBreakdown, GroupDayCount, GroupHistory
+from crashsvc.models.partitions import insert_report_rows
 
 VERSIONS = ["2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0", "2.4.1", "2.5.0"]
 OS = {"cocoa": ("iOS", ["16.7.2", "17.4.1", "17.5.1", "18.0"]), "android": ("Android", ["12", "13", "14"])}
@@ -187,7 +188,7 @@ def _flush(engine: Engine, batch: list[dict[str, Any]], missing: list[dict[str, 
     count = len(batch)
     if batch:
         with engine.begin() as conn:
-            conn.execute(insert(Report), batch)
+            insert_report_rows(conn, batch)
             if missing:
                 conn.execute(insert(ReportMissingSymbol), missing)
     batch.clear()

@@ -335,18 +335,18 @@ def writable_report_tables(session: Session) -> list[Table]:
     return [partition_table(partition.name) for partition in _sqlite_partitions(connection)]
 
 
-def insert_report_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_report_rows(session: Session | Connection, rows: list[dict[str, Any]]) -> None:
     """Insert report rows; on SQLite each into its day's table, created when missing."""
-    connection = session.connection()
+    connection = session.connection() if isinstance(session, Session) else session
     if connection.dialect.name != "sqlite" or not is_partitioned(connection):
-        session.execute(insert(REPORTS), rows)
+        connection.execute(insert(REPORTS), rows)
         return
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_day[_as_utc(row["received_at"]).astimezone(UTC).date()].append(row)
     tables = _table_for_days(connection, by_day)
     for day, day_rows in sorted(by_day.items()):
-        session.execute(insert(tables[day]), day_rows)
+        connection.execute(insert(tables[day]), day_rows)
 
 
 def _table_for_days(connection: Connection, days: Iterable[date]) -> dict[date, Table]:
