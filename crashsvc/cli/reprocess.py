@@ -52,7 +52,9 @@ def reprocess(
         raise click.UsageError("choose reports with --app, --group, --report or --missing-symbols")
     with cli_services() as services:
         with services.db.transaction() as session:
-            query = select(Report.id)
+            # received_at is selected too: SQLite then merges the days' indexes instead of reading
+            # every report in scope (crashsvc/models/partitions.py).
+            query = select(Report.id, Report.received_at)
             if app_ref:
                 query = query.where(Report.app_id == _app_by_ref(session, app_ref).id)
             if group_id is not None:
@@ -61,7 +63,7 @@ def reprocess(
                 query = query.where(Report.id.in_(report_ids))
             if missing_symbols:
                 query = query.where(Report.id.in_(select(ReportMissingSymbol.report_id)))
-            ids = list(session.scalars(query.order_by(Report.received_at, Report.id)))
+            ids = [row.id for row in session.execute(query.order_by(Report.received_at, Report.id))]
         for report_id in ids:
             services.queue.enqueue_task(
                 REPROCESS_REPORT_JOB, report_id, regroup, description=f"reprocess report {report_id}"

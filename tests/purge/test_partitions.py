@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -20,6 +21,7 @@ from crashsvc.models.partitions import (
     PARTITION_DAYS_AHEAD,
     daily_name,
     ensure_report_partitions,
+    insert_report_rows,
     is_partition_name,
     range_partitions,
 )
@@ -295,3 +297,70 @@ def test_the_dry_run_says_how_many_days_would_go_whole_and_drops_none(factory):
     assert f"{plan['days_dropped_whole']} whole days would be dropped" in text
     purged = cli(factory, "purge", "--older-than", "6d", "--yes", "--json")
     assert json.loads(purged.output)["days_dropped"] == plan["days_dropped_whole"] >= 13
+
+
+def test_a_report_for_a_day_without_a_table_gets_one_and_reads_find_it(factory):
+    # A worker that was down longer than the days ahead stores reports of a day nobody created.
+    db = factory.services.db
+    app_row = factory.app_row()
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    if db.is_sqlite:
+        assert daily_name(long_ago.date()) not in _partitions(db)
+    bulk_reports(db, app_row.id, 3, days=1)  # today's, into an existing day
+    with db.transaction() as session:
+        insert_report_rows(
+            session,
+            [
+                {
+                    "id": "0" * 8 + "-0000-8000-8000-" + "0" * 12,
+                    "app_id": app_row.id,
+                    "received_at": long_ago,
+                    "platform": "cocoa",
+                    "data": {},
+                }
+            ],
+        )
+    if db.is_sqlite:  # PostgreSQL: into reports_default
+        assert daily_name(long_ago.date()) in _partitions(db)
+    with db.sessions() as session:
+        assert session.get(Report, "0" * 8 + "-0000-8000-8000-" + "0" * 12).received_at == long_ago
+    assert report_count(db, app_id=app_row.id) == 4
+    result = ReportPurger(db, actor="test").run(PurgeScope(older_than=timedelta(days=30)), 90)
+    assert result.total == 1 and report_count(db, app_id=app_row.id) == 3
+    assert daily_name(long_ago.date()) not in _partitions(db)
+
+
+def test_a_dropped_day_cannot_be_read_back_from_the_sqlite_file(factory):
+    # secure_delete (crashsvc/db.py) zeroes the pages DROP TABLE frees too, not only deleted cells.
+    db = factory.services.db
+    if not db.is_sqlite:
+        pytest.skip("SQLite's file format; PostgreSQL unlinks a dropped partition's files")
+    path = Path(factory.services.settings.database_url_resolved.split("///", 1)[1])
+    marker = f"zz-dropped-day-{uuid.uuid4().hex}"
+    app_row = factory.app_row()
+    ten_days_ago = datetime.now(UTC) - timedelta(days=10)
+    with db.transaction() as session:
+        insert_report_rows(
+            session,
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "app_id": app_row.id,
+                    "received_at": ten_days_ago,
+                    "platform": "cocoa",
+                    "data": {"breadcrumbs": [{"message": marker}], "n": index},
+                }
+                for index in range(200)
+            ],
+        )
+
+    def file_bytes() -> bytes:
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        wal = path.with_name(path.name + "-wal")
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    assert marker.encode() in file_bytes(), "the stored reports should hold the marker"
+    result = ReportPurger(db, actor="test", reclaim=False).run(PurgeScope(older_than=timedelta(days=5)), 90)
+    assert (result.total, result.days_dropped) == (200, 1)
+    assert marker.encode() not in file_bytes()
