@@ -35,6 +35,9 @@ The id is unique across the days because the store checks for it before insertin
 requires the partition key in every unique index, and each SQLite day has a key of its own).
 ``report_missing_symbols`` has no foreign key to the reports for the same reason: its rows go with
 their report explicitly (``aggregates.delete_and_stage``, ``stage_partition``).
+
+A later migration that changes the reports' columns changes ``Report`` (new days are created from
+the model) and, on SQLite, every existing day's table, then calls ``rebuild_reports_view``.
 """
 
 from __future__ import annotations
@@ -141,10 +144,13 @@ def range_partitions(connection: Connection) -> list[Partition]:
 
 
 def _sqlite_table_names(connection: Connection) -> list[str]:
+    """The days' tables, oldest first: the legacy table, then the days (their names sort by date)."""
     names = connection.scalars(
         text("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'reports\\_%' ESCAPE '\\'")
     )
-    return [name for name in names if is_partition_name(name)]
+    return sorted(
+        (name for name in names if is_partition_name(name)), key=lambda name: (name != LEGACY, name)
+    )
 
 
 def _sqlite_partitions(connection: Connection) -> list[Partition]:
@@ -280,7 +286,7 @@ def rebuild_reports_view(connection: Connection) -> None:
     """SQLite: ``reports`` as every day's table, oldest first (explicit columns: the legacy table's
     order differs, 0006 appended ``os_name``)."""
     columns = ", ".join(column.name for column in REPORTS.c)
-    tables = [partition.name for partition in _sqlite_partitions(connection)]
+    tables = _sqlite_table_names(connection)
     connection.execute(text(f"DROP VIEW IF EXISTS {PARENT}"))
     connection.execute(
         text(
@@ -332,7 +338,7 @@ def writable_report_tables(session: Session) -> list[Table]:
     connection = session.connection()
     if connection.dialect.name != "sqlite" or not is_partitioned(connection):
         return [REPORTS]
-    return [partition_table(partition.name) for partition in _sqlite_partitions(connection)]
+    return [partition_table(name) for name in _sqlite_table_names(connection)]
 
 
 def insert_report_rows(session: Session | Connection, rows: list[dict[str, Any]]) -> None:
