@@ -161,6 +161,7 @@ def populate(engine: Engine, reports: int, groups: int, seed: int = 7) -> dict[s
                         "app_id": app_id,
                         "image": f"Framework{rng.randrange(40)}",
                         "type": "macho",
+                        "received_at": received,
                     }
                 )
             day_counts[(group_id, received.date())] += 1

@@ -209,7 +209,7 @@ def insert_reports(
     for ctx in contexts:
         values = report_values(ctx, groups[_group_key(ctx)])
         rows.append(values)
-        missing += missing_symbol_rows(ctx.report_id, ctx.app_id, ctx.missing_symbols)
+        missing += missing_symbol_rows(ctx.report_id, ctx.app_id, values["received_at"], ctx.missing_symbols)
     # Only a client's report id makes the server id repeat (crashsvc.queue.report_id_for: without
     # one its tail is random); the anonymizer keeps that id, so the check is left to those reports.
     claim_report_ids(session, [ctx.report_id for ctx in contexts if ctx.report.get("report_id")])

@@ -65,3 +65,6 @@ class ReportMissingSymbol(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
     image: Mapped[str | None] = mapped_column(String(300), nullable=True)
     type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The report's received_at, copied (0009): "what recent reports miss" reads these rows alone.
+    # Joined to the reports it read the SQLite view over every day, 18 s for 50,000 rows.
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

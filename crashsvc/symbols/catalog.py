@@ -194,12 +194,14 @@ def keys_provided_by(row: SymbolFile) -> set[str]:
 def replace_missing_symbols(session: Session, report: Report, missing: list[dict[str, Any]]) -> None:
     """Make the report's ``report_missing_symbols`` rows match ``missing`` (store and reprocess)."""
     session.execute(delete(ReportMissingSymbol).where(ReportMissingSymbol.report_id == report.id))
-    rows = missing_symbol_rows(report.id, report.app_id, missing)
+    rows = missing_symbol_rows(report.id, report.app_id, report.received_at, missing)
     if rows:  # executed now, so it belongs to the caller's savepoint like the report row
         session.execute(insert(ReportMissingSymbol), rows)
 
 
-def missing_symbol_rows(report_id: str, app_id: int, missing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def missing_symbol_rows(
+    report_id: str, app_id: int, received_at: datetime, missing: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The ``report_missing_symbols`` rows of a report (one per symbol key) for a new report's insert."""
     rows: dict[str, dict[str, Any]] = {}
     for entry in missing:
@@ -211,6 +213,7 @@ def missing_symbol_rows(report_id: str, app_id: int, missing: list[dict[str, Any
                 "app_id": app_id,
                 "image": _short(entry.get("image"), 300),
                 "type": _short(entry.get("type"), 40),
+                "received_at": received_at,
             }
     return list(rows.values())
 
@@ -238,35 +241,17 @@ def missing_symbol_summary(
 ) -> list[dict[str, Any]]:
     """Files recent reports needed but the app has not uploaded, most-needed first, with the command."""
     since = utcnow() - timedelta(days=days)
-    # Each report's time is looked up by id (a correlated subquery), not joined: on SQLite the
-    # reports are a view over the days, which a join materializes whole (crashsvc/models/partitions.py).
-    received_at = (
-        select(Report.received_at)
-        .where(Report.id == ReportMissingSymbol.report_id)
-        .correlate(ReportMissingSymbol)
-        .scalar_subquery()
-    )
-    needed = (
-        select(
-            ReportMissingSymbol.symbol_key,
-            ReportMissingSymbol.image,
-            ReportMissingSymbol.type,
-            received_at.label("received_at"),
-        )
-        .where(ReportMissingSymbol.app_id == app_id)
-        .subquery()
-    )
     rows = session.execute(
         select(
-            needed.c.symbol_key,
-            func.max(needed.c.image),
-            func.max(needed.c.type),
+            ReportMissingSymbol.symbol_key,
+            func.max(ReportMissingSymbol.image),
+            func.max(ReportMissingSymbol.type),
             func.count(),
-            func.max(needed.c.received_at),
+            func.max(ReportMissingSymbol.received_at),
         )
-        .where(needed.c.received_at >= since)
-        .group_by(needed.c.symbol_key)
-        .order_by(func.count().desc(), needed.c.symbol_key)
+        .where(ReportMissingSymbol.app_id == app_id, ReportMissingSymbol.received_at >= since)
+        .group_by(ReportMissingSymbol.symbol_key)
+        .order_by(func.count().desc(), ReportMissingSymbol.symbol_key)
         .limit(limit)
     ).all()
     summary = []
