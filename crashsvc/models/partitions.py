@@ -287,6 +287,9 @@ def rebuild_reports_view(connection: Connection) -> None:
     order differs, 0006 appended ``os_name``)."""
     columns = ", ".join(column.name for column in REPORTS.c)
     tables = _sqlite_table_names(connection)
+    if not tables:  # a purge with a cutoff in the future dropped every day: a view needs one
+        tables = [daily_name(datetime.now(UTC).date())]
+        _create_sqlite_day(connection, tables[0])
     connection.execute(text(f"DROP VIEW IF EXISTS {PARENT}"))
     connection.execute(
         text(
