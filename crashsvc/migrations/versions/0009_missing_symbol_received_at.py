@@ -23,7 +23,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("report_missing_symbols", sa.Column("received_at", UtcDateTime(timezone=True), nullable=True))
+    op.add_column(
+        "report_missing_symbols", sa.Column("received_at", UtcDateTime(timezone=True), nullable=True)
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "UPDATE report_missing_symbols AS m SET received_at = r.received_at FROM reports AS r "
