@@ -113,7 +113,7 @@ def save_reprocessed(services: Any, ctx: ProcessingContext) -> str:
                 Report.group_id.is_(None) if old_group_id is None else Report.group_id == old_group_id
             )
             changed = update_reports(
-                session, and_(Report.id == report.id, same_group), {"group_id": group.id}
+                session, and_(Report.id == report.id, same_group), {"group_id": group.id}, report.received_at
             )
             if changed == 1:  # 0: another run moved it already
                 if old_group_id is not None:
@@ -135,6 +135,7 @@ def save_reprocessed(services: Any, ctx: ProcessingContext) -> str:
                 "signature_algorithm": ctx.signature_algorithm,
                 "signature_explanation": ctx.signature_explanation,
             },
+            report.received_at,
         )
         replace_missing_symbols(session, report, ctx.missing_symbols)
         ctx.group_id = report.group_id

@@ -189,7 +189,9 @@ def _move(session: Session, report: Report, result: Any, summary: RegroupSummary
     moved = False
     if group.id != old_group_id:
         same_group = Report.group_id.is_(None) if old_group_id is None else Report.group_id == old_group_id
-        changed = update_reports(session, and_(Report.id == report.id, same_group), {"group_id": group.id})
+        changed = update_reports(
+            session, and_(Report.id == report.id, same_group), {"group_id": group.id}, report.received_at
+        )
         if changed == 1:
             if old_group_id is not None:
                 uncount_report(session, old_group_id, report)
@@ -202,7 +204,7 @@ def _move(session: Session, report: Report, result: Any, summary: RegroupSummary
         "signature_algorithm": result.algorithm,
         "signature_explanation": result.explanation,
     }
-    update_reports(session, Report.id == report.id, signature)
+    update_reports(session, Report.id == report.id, signature, report.received_at)
     for name, value in signature.items():  # the loaded copy says so too, without a flush of its own
         set_committed_value(report, name, value)
     return moved

@@ -369,13 +369,20 @@ def _table_for_days(connection: Connection, days: Iterable[date]) -> dict[date, 
     return {day: partition_table(daily_name(day)) for day in days}
 
 
-def update_reports(session: Session, condition: Any, values: dict[str, Any]) -> int:
+def update_reports(
+    session: Session, condition: Any, values: dict[str, Any], received_at: datetime | None = None
+) -> int:
     """``UPDATE reports SET values WHERE condition`` on either backend; how many reports changed.
 
     SQLite writes to each day's table (a view takes no writes); a new ``received_at`` moves the
-    reports to their new day's table, as PostgreSQL moves rows between partitions.
+    reports to their new day's table, as PostgreSQL moves rows between partitions. ``received_at``
+    (of the one report the condition names) narrows SQLite's writes to its day's table and the
+    legacy one: regrouping updates every stored report, one statement each, not one per day.
     """
     tables = writable_report_tables(session)
+    if received_at is not None and tables != [REPORTS]:
+        day = daily_name(_as_utc(received_at).astimezone(UTC).date())
+        tables = [table for table in tables if table.name in (day, LEGACY)]
     if tables == [REPORTS]:
         return session.execute(
             update(REPORTS).where(condition).values(**values).execution_options(synchronize_session=False)

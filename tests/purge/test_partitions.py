@@ -24,6 +24,7 @@ from crashsvc.models.partitions import (
     insert_report_rows,
     is_partition_name,
     range_partitions,
+    update_reports,
 )
 from crashsvc.purge.reports import PurgeScope, ReportPurger
 from tests.conftest import _reset_postgres
@@ -376,3 +377,25 @@ def test_a_purge_with_a_cutoff_past_every_day_leaves_a_working_store(factory):
     bulk_reports(db, app_row.id, 3, days=1)
     assert report_count(db) == 3
     assert_consistent(db)
+
+
+def test_an_update_of_one_report_by_its_day_finds_it_in_its_day_or_the_legacy_table(factory):
+    # Regrouping and reprocessing update one report at a time, told its received_at (SQLite: one
+    # day's table and the legacy one instead of every day).
+    db = factory.services.db
+    app_row = factory.app_row()
+    url = factory.services.settings.database_url_resolved
+    if db.is_sqlite:
+        _migrate(url, "downgrade", "0007_report_partitions")
+    bulk_reports(db, app_row.id, 5, days=5)  # SQLite: stored before 0008, so into reports_legacy
+    upgrade_database(url)
+    bulk_reports(db, app_row.id, 5, days=5)  # into the days' tables
+    rows = _all_reports(db)
+    with db.transaction() as session:
+        changed = [
+            update_reports(session, Report.id == row.id, {"platform": "android"}, row.received_at)
+            for row in rows
+        ]
+    assert changed == [1] * 10
+    with db.sessions() as session:
+        assert set(session.scalars(select(Report.platform))) == {"android"}
