@@ -11,15 +11,17 @@ UI working: the write lock is held for one batch at a time.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -80,6 +82,14 @@ SQLITE_BATCH_SIZE = 100_000
 # more than its length. docs/performance.md, Purge.
 SQLITE_PAUSE_RATIO = 0.0
 POSTGRES_PAUSE_RATIO = 1.0
+# What a rest is measured against. On SQLite a step's wall time: resting also hands the write lock
+# to the other writers. On PostgreSQL deletes block no insert, so a rest only gives back CPU, and
+# it is measured against the CPU the step used: the purge's own thread and, when the database runs
+# on this machine, its backend (``backend_cpu_clock``). Against the wall time, which beside a
+# saturating ingest is mostly waiting for a CPU, the rests were 5x what the step took: 1M of 2M
+# purged in 54.7-59.5 s with ingestion at 92-95 %, against 34.7-39.6 s at 89-90 % by CPU
+# (bench/purge.py, docs/performance.md, Purge, eighth session). A database on another machine
+# falls back to wall time (its CPU is not the one the ingest here shares).
 # The purge's own SQLite connection gets a large page cache: a batch dirties pages all over the
 # report indexes (the random UUID key above all), and with the default 2 MiB cache they spill to
 # the WAL mid-batch and are read back again and again. Bounded, and freed when the purge ends (the
@@ -313,6 +323,37 @@ def delete_reports_where(
 ProgressCallback = Callable[[int, int], None]  # (app id, reports removed in this batch)
 
 
+_LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
+
+
+def backend_cpu_clock(connection: Connection) -> Callable[[], float] | None:
+    """PostgreSQL on this machine: a clock of the CPU seconds this connection's backend and the calling
+    thread have used; None when the backend is elsewhere or its ``/proc`` entry cannot be read.
+
+    The backend is found by ``pg_backend_pid()``; its entry must name a postgres process and the
+    connection must go to this host, so that another machine's pid is never read here.
+    """
+    if connection.engine.url.host not in _LOCAL_HOSTS:
+        return None
+    pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    connection.commit()  # the purge's batches begin their own transactions
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        if not Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def clock() -> float:
+            # utime and stime: fields 14 and 15, counted after the ")" that ends the command name.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks + time.thread_time()
+
+        clock()
+    except (OSError, ValueError, IndexError):
+        return None
+    return clock
+
+
 class ReportPurger:
     """Runs a purge in batches, records it in the audit log and gives the space back."""
 
@@ -340,6 +381,7 @@ class ReportPurger:
             if pause_ratio is not None
             else (SQLITE_PAUSE_RATIO if db.is_sqlite else POSTGRES_PAUSE_RATIO)
         )
+        self._cpu_clock: Callable[[], float] | None = None  # set per run (``_connection``)
 
     def run(
         self,
@@ -390,8 +432,11 @@ class ReportPurger:
             if self.db.is_sqlite:
                 raw = connection.connection.driver_connection
                 raw.execute(f"PRAGMA cache_size=-{SQLITE_PURGE_CACHE_MIB * 1024}")
+            else:
+                self._cpu_clock = backend_cpu_clock(connection)
             yield connection
         finally:
+            self._cpu_clock = None
             if self.db.is_sqlite:
                 connection.invalidate()  # the cache goes with it instead of back into the pool
             connection.close()
@@ -406,19 +451,29 @@ class ReportPurger:
     ) -> None:
         for cutoff in cutoffs:
             while True:
-                batch_started = time.monotonic()
+                step = self._step_started()
                 removed = self._batch(connection, cutoff, scope, result, events)
                 if self.progress and removed:
                     self.progress(cutoff.app_id, removed)
                 # Not ``< batch_size``: on PostgreSQL a batch ends where its day's partition does.
                 if not removed:
                     break
-                self._rest(batch_started, result)
+                self._rest(step, result)
 
-    def _rest(self, batch_started: float, result: PurgeResult) -> None:
-        """Leave the CPU (and SQLite's write lock) to the others for ``pause_ratio`` times the batch's time."""
+    def _step_started(self) -> tuple[float, float | None]:
+        """When a step (a batch, a dropped day) starts: wall time, and CPU time where it is measured."""
+        return time.monotonic(), self._cpu_clock() if self._cpu_clock else None
+
+    def _rest(self, step: tuple[float, float | None], result: PurgeResult) -> None:
+        """Leave the CPU (and SQLite's write lock) to the others for ``pause_ratio`` times what the step took:
+        the CPU it used where that is measured (PostgreSQL on this machine), else its wall time."""
         if self.pause_ratio:
-            rest = self.pause_ratio * (time.monotonic() - batch_started)
+            wall_started, cpu_started = step
+            if cpu_started is not None and self._cpu_clock:
+                used = self._cpu_clock() - cpu_started
+            else:
+                used = time.monotonic() - wall_started
+            rest = self.pause_ratio * max(used, 0.0)
             time.sleep(rest)
             result.rest_seconds += rest
 
@@ -496,7 +551,7 @@ class ReportPurger:
         for partition in partitions:
             if partition.upper > latest:
                 break
-            started = time.monotonic()
+            step = self._step_started()
             dropped = self._drop_day(connection, partition, cutoff_of, scope, result, events)
             if dropped is None:
                 continue  # left to the batches
@@ -508,7 +563,7 @@ class ReportPurger:
             result.groups_removed += removed
             result.batches += 1
             result.days_dropped += 1
-            self._rest(started, result)
+            self._rest(step, result)
 
     def _drop_day(
         self,

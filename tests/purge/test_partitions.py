@@ -4,6 +4,7 @@ expired days and stays exact around them."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from crashsvc.models.partitions import (
     range_partitions,
     update_reports,
 )
-from crashsvc.purge.reports import PurgeScope, ReportPurger
+from crashsvc.purge.reports import PurgeResult, PurgeScope, ReportPurger, backend_cpu_clock
 from tests.conftest import _reset_postgres
 from tests.factories import Factory
 from tests.foundation.test_migrations import _migrate
@@ -399,3 +400,29 @@ def test_an_update_of_one_report_by_its_day_finds_it_in_its_day_or_the_legacy_ta
     assert changed == [1] * 10
     with db.sessions() as session:
         assert set(session.scalars(select(Report.platform))) == {"android"}
+
+
+@pytest.mark.postgres
+def test_the_purge_reads_its_local_backends_cpu(pg_factory):
+    # PostgreSQL's rests follow the CPU a step used (backend + purging thread), not its wall time.
+    db = pg_factory.services.db
+    with db.engine.connect() as connection:
+        clock = backend_cpu_clock(connection)
+        assert clock is not None, "the test database runs on this machine"
+        before = clock()
+        connection.execute(text("SELECT count(*) FROM generate_series(1, 3000000)"))
+        assert clock() > before
+
+
+def test_a_rest_lasts_the_cpu_a_step_used_where_it_is_measured(factory):
+    purger = ReportPurger(factory.services.db, actor="test", pause_ratio=2)
+    readings = iter([10.0, 10.01])
+    purger._cpu_clock = lambda: next(readings)  # a step that used 10 ms of CPU
+    step = purger._step_started()
+    result = PurgeResult(run_id="test")
+    purger._rest((step[0] - 60, step[1]), result)  # however long it waited for a CPU
+    assert result.rest_seconds == pytest.approx(0.02)
+    purger._cpu_clock = None  # not measured (SQLite, a remote database): its wall time
+    purger.pause_ratio = 0.001
+    purger._rest((time.monotonic() - 5, None), result)
+    assert result.rest_seconds == pytest.approx(0.025, abs=0.001)
