@@ -113,7 +113,8 @@ def _summary_text(result: PurgeResult, symbols: dict[str, Any] | None) -> str:
 @click.option(
     "--pause-ratio",
     type=click.FloatRange(min=0),
-    help="Rest after each batch for this fraction of its time (default: 0 on SQLite, 1 on PostgreSQL).",
+    help="Rest after each batch for this fraction of what it took: its time on SQLite, the CPU it "
+    "used on PostgreSQL on this machine (default: 0 on SQLite, 1 on PostgreSQL).",
 )
 @click.option(
     "--symbols-unused-for",

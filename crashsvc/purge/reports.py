@@ -87,7 +87,7 @@ POSTGRES_PAUSE_RATIO = 1.0
 # it is measured against the CPU the step used: the purge's own thread and, when the database runs
 # on this machine, its backend (``backend_cpu_clock``). Against the wall time, which beside a
 # saturating ingest is mostly waiting for a CPU, the rests were 5x what the step took: 1M of 2M
-# purged in 54.7-59.5 s with ingestion at 92-95 %, against 34.7-39.6 s at 89-90 % by CPU
+# purged in 54.7-59.5 s with ingestion at 92-95 %, against 34.7-45.8 s at 87-92 % by CPU
 # (bench/purge.py, docs/performance.md, Purge, eighth session). A database on another machine
 # falls back to wall time (its CPU is not the one the ingest here shares).
 # The purge's own SQLite connection gets a large page cache: a batch dirties pages all over the
