@@ -345,28 +345,27 @@ def on_table(condition: Any, target: Table) -> Any:
 def writable_report_tables(session: Session) -> list[Table]:
     """Where a write to the reports goes: PostgreSQL's parent (it routes), SQLite's every day."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite" or not is_partitioned(connection):
-        return [REPORTS]
-    return [partition_table(name) for name in _sqlite_table_names(connection)]
+    names = _sqlite_table_names(connection) if connection.dialect.name == "sqlite" else []
+    return [partition_table(name) for name in names] or [REPORTS]  # none: before 0008, one table
 
 
 def insert_report_rows(session: Session | Connection, rows: list[dict[str, Any]]) -> None:
     """Insert report rows; on SQLite each into its day's table, created when missing."""
     connection = session.connection() if isinstance(session, Session) else session
-    if connection.dialect.name != "sqlite" or not is_partitioned(connection):
+    existing = set(_sqlite_table_names(connection)) if connection.dialect.name == "sqlite" else set()
+    if not existing:  # PostgreSQL routes the rows itself; SQLite before 0008 has one table
         connection.execute(insert(REPORTS), rows)
         return
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_day[_as_utc(row["received_at"]).astimezone(UTC).date()].append(row)
-    tables = _table_for_days(connection, by_day)
+    tables = _table_for_days(connection, by_day, existing)
     for day, day_rows in sorted(by_day.items()):
         connection.execute(insert(tables[day]), day_rows)
 
 
-def _table_for_days(connection: Connection, days: Iterable[date]) -> dict[date, Table]:
+def _table_for_days(connection: Connection, days: Iterable[date], existing: set[str]) -> dict[date, Table]:
     """SQLite: each day's table, created (and the view rebuilt) for a day that has none."""
-    existing = set(_sqlite_table_names(connection))
     missing = [day for day in days if daily_name(day) not in existing]
     for day in missing:
         _create_sqlite_day(connection, daily_name(day))
