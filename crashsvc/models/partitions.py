@@ -167,14 +167,13 @@ def _sqlite_partitions(connection: Connection) -> list[Partition]:
             newest = connection.scalar(
                 text(f"SELECT max((SELECT max(received_at) FROM {LEGACY} WHERE app_id = apps.id)) FROM apps")
             )
-            upper = (
-                _as_utc(newest) + timedelta(microseconds=1) if newest else datetime.min.replace(tzinfo=UTC)
-            )
+            upper = as_utc(newest) + timedelta(microseconds=1) if newest else datetime.min.replace(tzinfo=UTC)
             partitions.append(Partition(upper, name, None))
     return sorted(partitions)
 
 
-def _as_utc(value: Any) -> datetime:
+def as_utc(value: Any) -> datetime:
+    """A stored moment as an aware UTC datetime (SQLite's aggregates come back as text)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -358,7 +357,7 @@ def insert_report_rows(session: Session | Connection, rows: list[dict[str, Any]]
         return
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_day[_as_utc(row["received_at"]).astimezone(UTC).date()].append(row)
+        by_day[as_utc(row["received_at"]).astimezone(UTC).date()].append(row)
     tables = _table_for_days(connection, by_day, existing)
     for day, day_rows in sorted(by_day.items()):
         connection.execute(insert(tables[day]), day_rows)
@@ -386,7 +385,7 @@ def update_reports(
     """
     tables = writable_report_tables(session)
     if received_at is not None and tables != [REPORTS]:
-        day = daily_name(_as_utc(received_at).astimezone(UTC).date())
+        day = daily_name(as_utc(received_at).astimezone(UTC).date())
         tables = [table for table in tables if table.name in (day, LEGACY)]
     if tables == [REPORTS]:
         return session.execute(

@@ -33,6 +33,7 @@ from crashsvc.models.audit import AuditEvent
 from crashsvc.models.partitions import DEFAULT as DEFAULT_PARTITION
 from crashsvc.models.partitions import (
     Partition,
+    as_utc,
     drop_partition,
     ensure_report_partitions,
     is_partitioned,
@@ -248,11 +249,7 @@ def plan_purge(
 
 
 def _as_utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None if value is None else as_utc(value)
 
 
 def day_expired(partition: Partition, app_ids: set[int], cutoff_of: dict[int, AppCutoff]) -> bool:
